@@ -1,0 +1,45 @@
+"""Exceptions raised by recsys.
+
+Every error says what was wrong and where (column, row, id). They subclass the built-in
+``ValueError`` / ``KeyError`` so that callers catching those keep working.
+"""
+
+from __future__ import annotations
+
+
+class RecsysError(Exception):
+    """Base class of every error raised on purpose by recsys."""
+
+
+class DataError(RecsysError, ValueError):
+    """Input data is malformed: NaN ids, negative weights, empty frames, bad files."""
+
+
+class ColumnError(DataError, KeyError):
+    """A required column is missing from a frame."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownIdError(RecsysError, KeyError):
+    """An external user or item id is not known to the model or index."""
+
+    def __init__(self, message: str, ids: list | None = None) -> None:
+        super().__init__(message)
+        self.ids = list(ids) if ids is not None else []
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFittedError(RecsysError, AttributeError):
+    """A model was used before ``fit``."""
+
+
+class ChecksumError(DataError):
+    """A downloaded or saved file does not match its recorded SHA-256."""
+
+
+class ConfigError(RecsysError, ValueError):
+    """A hyperparameter, argument or configuration value is invalid."""
