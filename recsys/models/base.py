@@ -1,0 +1,470 @@
+"""The ranking interface every model family implements: ``Recommender`` and its results.
+
+A family subclasses :class:`Recommender` and implements ``_fit`` and one way of scoring:
+
+- ``_score_history(history, item_cols)``: scores from users' interaction rows. Families that
+  score from history alone (item-kNN, EASE, popularity) implement only this and get fold-in of
+  unknown users for free; set ``supports_unknown_users = True``.
+- ``_score(user_rows, item_cols)``: scores for users known at fit time (factor models).
+
+The public methods here do everything else once for all families: validation, id mapping,
+unknown-user policy, seen-item filtering, allow/deny lists, batching and top-k.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys._checks import check_choice, check_int
+from recsys.data.dataset import Dataset
+from recsys.data.ids import IdIndex, as_id_array
+from recsys.data.interactions import Interactions
+from recsys.errors import ConfigError, DataError, NotFittedError, UnknownIdError
+from recsys.models.topk import PAD, top_k
+
+UNKNOWN_POLICIES = ("raise", "skip", "fallback")
+# Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
+SCORE_BLOCK_CELLS = 1 << 24
+
+_KNOWN, _HISTORY, _FALLBACK = 0, 1, 2
+
+
+class Recommendations:
+    """Ranked lists for a batch of queries (users, items or baskets), with external ids.
+
+    Parameters
+    ----------
+    keys : array-like
+        The query ids, one per row.
+    positions : numpy.ndarray of int, shape (n_queries, k)
+        Item positions in ``item_index``; ``-1`` pads lists shorter than k.
+    scores : numpy.ndarray, shape (n_queries, k)
+        Scores, NaN where padded.
+    item_index : IdIndex
+        Maps positions to external item ids.
+    key_name : str
+        Name of the query column in :meth:`to_pandas` ("user", "item" or "basket").
+
+    Examples
+    --------
+    >>> recs = Recommendations(["u1"], np.array([[1, 0]]), np.array([[0.9, 0.1]]),
+    ...                        IdIndex(["a", "b"]))
+    >>> recs["u1"]
+    ['b', 'a']
+    >>> recs.to_pandas().columns.tolist()
+    ['user', 'item', 'score', 'rank']
+    """
+
+    def __init__(
+        self,
+        keys: Any,
+        positions: np.ndarray,
+        scores: np.ndarray,
+        item_index: IdIndex,
+        key_name: str = "user",
+    ) -> None:
+        self.keys = as_id_array(keys)
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.scores = np.asarray(scores, dtype=np.float32)
+        self.item_index = item_index
+        self.key_name = key_name
+
+    @property
+    def k(self) -> int:
+        return self.positions.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self):
+        return iter(self.keys)
+
+    def __getitem__(self, key: Any) -> list:
+        """The recommended item ids for one query key, best first."""
+        matches = np.flatnonzero(pd.Index(self.keys) == key) if len(self.keys) else []
+        if len(matches) == 0:
+            raise UnknownIdError(f"{self.key_name} {key!r} is not in these recommendations", [key])
+        row = self.positions[matches[0]]
+        return self.item_index.to_ids(row[row != PAD]).tolist()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Long format: one row per (query, item) with its score and 1-based rank."""
+        valid = self.positions != PAD
+        query_rows, ranks = np.nonzero(valid)
+        return pd.DataFrame({
+            self.key_name: self.keys[query_rows],
+            "item": self.item_index.to_ids(self.positions[valid]),
+            "score": self.scores[valid],
+            "rank": ranks + 1,
+        })
+
+    def to_dict(self) -> dict:
+        """``{key: [(item, score), ...]}`` in rank order."""
+        out: dict = {}
+        for key, row, scores in zip(self.keys.tolist(), self.positions, self.scores):
+            valid = row != PAD
+            out[key] = list(zip(self.item_index.to_ids(row[valid]).tolist(),
+                                scores[valid].tolist()))
+        return out
+
+    def __repr__(self) -> str:
+        return f"Recommendations({len(self)} {self.key_name}s x k={self.k})"
+
+
+def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset | None]:
+    """The interactions of ``data`` and the dataset around them, if any."""
+    if isinstance(data, Dataset):
+        return data.interactions, data
+    if isinstance(data, Interactions):
+        return data, None
+    raise DataError(f"fit expects an Interactions or a Dataset, got {type(data).__name__}")
+
+
+def _top_k_columns(
+    block: np.ndarray,
+    k: int,
+    exclude: sp.csr_matrix | None,
+    item_cols: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of a score block over ``item_cols`` (all items if None), as item positions."""
+    block = np.array(block, dtype=np.float32, copy=True)
+    if exclude is not None and item_cols is not None:
+        exclude = sp.csr_matrix(exclude[:, item_cols])
+    top, values = top_k(block, k, exclude if exclude is not None and exclude.nnz else None)
+    if item_cols is not None:
+        top = np.where(top == PAD, PAD, item_cols[np.maximum(top, 0)])
+    return top, values
+
+
+class Recommender:
+    """Base class of all recommenders. See the module docstring for what a family implements.
+
+    Capability flags (class attributes) drive the generic logic:
+
+    - ``supports_unknown_users``: can score users absent at fit time from their history.
+    - ``supports_cold_items``: can score items without interactions (from their features).
+    - ``uses_item_features``: reads ``Dataset.item_features`` in ``fit``.
+    """
+
+    supports_unknown_users: ClassVar[bool] = False
+    supports_cold_items: ClassVar[bool] = False
+    uses_item_features: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Recommender:
+        """Set constructor arguments; the model must be fitted again to use them."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ConfigError(f"{type(self).__name__} has no parameter {name!r}; "
+                                  f"valid: {valid}")
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> Recommender:
+        """An unfitted copy with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Interactions | Dataset, show_progress: bool = False) -> Recommender:
+        """Learn from interactions (or a Dataset, for families that use side features).
+
+        Parameters
+        ----------
+        data : Interactions or Dataset
+        show_progress : bool
+            Show a progress bar on long fits.
+
+        Returns
+        -------
+        self
+        """
+        interactions, dataset = as_interactions(data)
+        if interactions.nnz == 0:
+            raise DataError("cannot fit on interactions with no stored entries")
+        self.users_ = interactions.users
+        self.items_ = interactions.items
+        self.user_items_ = interactions.matrix
+        # Users per item: the fallback ranking for users no family can score.
+        self.item_popularity_ = np.bincount(
+            interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
+        self._fit(interactions, dataset, show_progress)
+        return self
+
+    def _fit(self, interactions: Interactions, dataset: Dataset | None,
+             show_progress: bool) -> None:
+        raise NotImplementedError
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "user_items_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+
+    @property
+    def n_users(self) -> int:
+        self._check_fitted()
+        return len(self.users_)
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return len(self.items_)
+
+    # ------------------------------------------------------------------ scoring hooks
+    def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        """Dense scores (len(user_rows), n_cols) for users known at fit time."""
+        return self._score_history(self.user_items_[user_rows], item_cols)
+
+    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
+        """Dense scores for users given as interaction rows over the training items."""
+        raise NotImplementedError(f"{type(self).__name__} cannot score from a history")
+
+    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        """Dense item-item similarities; by default cosine over the training interactions."""
+        binary = self.user_items_.astype(bool).astype(np.float32).tocsc()
+        norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+        normalized = binary @ sp.diags(1.0 / np.maximum(norms, 1e-12))
+        columns = normalized if item_cols is None else normalized[:, item_cols]
+        return (normalized[:, item_rows].T @ columns).toarray()
+
+    # ------------------------------------------------------------------ public ranking
+    def recommend(
+        self,
+        users: Any,
+        k: int = 10,
+        exclude_seen: bool = True,
+        items: Iterable | None = None,
+        exclude: Iterable | None = None,
+        history: Mapping | pd.DataFrame | None = None,
+        on_unknown: str = "raise",
+    ) -> Recommendations:
+        """Top-k items for each user.
+
+        Parameters
+        ----------
+        users : id or list of ids
+            External user ids.
+        k : int
+            List length.
+        exclude_seen : bool
+            Drop items the user interacted with (in training, or in ``history``).
+        items : list of item ids, optional
+            Allow-list: only these items may be recommended (unknown ids are ignored).
+        exclude : list of item ids, optional
+            Deny-list: never recommend these.
+        history : dict user -> list of items, or DataFrame with columns user, item[, weight]
+            Interactions of users to score from this history instead of the model's state
+            (fold-in). Families that cannot fold in treat these users as unknown and use the
+            history only to exclude seen items.
+        on_unknown : {"raise", "skip", "fallback"}
+            Unknown users (not in training, not foldable): raise an error naming them, leave
+            them out of the result, or give them the most popular items.
+
+        Returns
+        -------
+        Recommendations
+            Sorted by score, ties broken by item index; lists shorter than k when fewer items
+            are allowed.
+        """
+        self._check_fitted()
+        k = check_int("k", k)
+        check_choice("on_unknown", on_unknown, UNKNOWN_POLICIES)
+        user_ids = as_id_array(users)
+        rows = self.users_.to_index(user_ids, missing="ignore")
+        source = np.where(rows >= 0, _KNOWN, _FALLBACK)
+        history_rows = np.full(len(user_ids), -1, np.int64)
+        history_matrix = None
+        if history is not None:
+            history_users, history_matrix = self._history_matrix(history)
+            history_rows = history_users.to_index(user_ids, missing="ignore")
+            if self.supports_unknown_users:
+                source[history_rows >= 0] = _HISTORY
+        unknown = (source == _FALLBACK)
+        if unknown.any():
+            if on_unknown == "raise":
+                self.users_.to_index(user_ids[unknown], what="user")
+            if on_unknown == "skip":
+                keep = ~unknown
+                user_ids, rows, source, history_rows = (
+                    user_ids[keep], rows[keep], source[keep], history_rows[keep])
+        item_cols = self._allowed_columns(items, exclude)
+        positions, scores = self._rank(rows, history_rows, history_matrix, source, item_cols,
+                                       k, exclude_seen)
+        return Recommendations(user_ids, positions, scores, self.items_, "user")
+
+    def _allowed_columns(self, items: Iterable | None, exclude: Iterable | None) -> np.ndarray | None:
+        if items is None and exclude is None:
+            return None
+        allowed = np.ones(len(self.items_), bool)
+        if items is not None:
+            allowed[:] = False
+            found = self.items_.to_index(as_id_array(items), missing="ignore")
+            allowed[found[found >= 0]] = True
+        if exclude is not None:
+            found = self.items_.to_index(as_id_array(exclude), missing="ignore")
+            allowed[found[found >= 0]] = False
+        return np.flatnonzero(allowed)
+
+    def _history_matrix(self, history: Mapping | pd.DataFrame) -> tuple[IdIndex, sp.csr_matrix]:
+        """Users and their rows over the training items; unknown items are ignored."""
+        if isinstance(history, Mapping):
+            users = list(history.keys())
+            lengths = [len(as_id_array(v)) for v in history.values()]
+            flat_items = [i for v in history.values() for i in as_id_array(v)]
+            frame = pd.DataFrame({"user": np.repeat(np.arange(len(users)), lengths),
+                                  "item": pd.Series(flat_items, dtype=object)})
+            frame["weight"] = 1.0
+            user_index = IdIndex(as_id_array(users))
+            user_rows = frame["user"].to_numpy()
+        elif isinstance(history, pd.DataFrame):
+            missing = [c for c in ("user", "item") if c not in history.columns]
+            if missing:
+                raise DataError(f"history frame needs columns user, item; missing {missing}")
+            frame = history
+            codes, uniques = pd.factorize(frame["user"])
+            user_index, user_rows = IdIndex(np.asarray(uniques)), codes
+        else:
+            raise DataError("history must be a dict user -> items or a DataFrame(user, item)")
+        cols = self.items_.to_index(frame["item"].to_numpy(), missing="ignore")
+        weights = (frame["weight"].to_numpy(np.float32) if "weight" in frame.columns
+                   else np.ones(len(frame), np.float32))
+        known = cols >= 0
+        matrix = sp.csr_matrix((weights[known], (np.asarray(user_rows)[known], cols[known])),
+                               shape=(len(user_index), len(self.items_)), dtype=np.float32)
+        matrix.sum_duplicates()
+        return user_index, matrix
+
+    def _rank(
+        self,
+        rows: np.ndarray,
+        history_rows: np.ndarray,
+        history_matrix: sp.csr_matrix | None,
+        source: np.ndarray,
+        item_cols: np.ndarray | None,
+        k: int,
+        exclude_seen: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and scores of the top k for queries grouped by how they are scored."""
+        n_queries = len(rows)
+        positions = np.full((n_queries, k), PAD, np.int64)
+        scores = np.full((n_queries, k), np.nan, np.float32)
+        n_cols = len(self.items_) if item_cols is None else len(item_cols)
+        batch = max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
+        for kind in (_KNOWN, _HISTORY, _FALLBACK):
+            members = np.flatnonzero(source == kind)
+            for start in range(0, len(members), batch):
+                chunk = members[start:start + batch]
+                if kind == _KNOWN:
+                    block = self._score(rows[chunk], item_cols)
+                    seen = self.user_items_[rows[chunk]]
+                elif kind == _HISTORY:
+                    seen = history_matrix[history_rows[chunk]]
+                    block = self._score_history(seen, item_cols)
+                else:
+                    block = self._fallback_scores(len(chunk), item_cols)
+                    has_history = history_rows[chunk] >= 0
+                    seen = (history_matrix[np.maximum(history_rows[chunk], 0)]
+                            .multiply(has_history[:, None]).tocsr()
+                            if history_matrix is not None else
+                            sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
+                positions[chunk], scores[chunk] = _top_k_columns(
+                    block, k, seen if exclude_seen else None, item_cols)
+        return positions, scores
+
+    def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
+        popularity = self.item_popularity_ if item_cols is None else self.item_popularity_[item_cols]
+        return np.broadcast_to(popularity, (n_rows, len(popularity)))
+
+    def similar_items(
+        self,
+        items: Any,
+        k: int = 10,
+        candidates: Iterable | None = None,
+        exclude: Iterable | None = None,
+        on_unknown: str = "raise",
+    ) -> Recommendations:
+        """The k items most similar to each given item (the item itself excluded).
+
+        Parameters
+        ----------
+        items : id or list of ids
+        k : int
+        candidates : list of item ids, optional
+            Allow-list of items that may be returned.
+        exclude : list of item ids, optional
+            Deny-list.
+        on_unknown : {"raise", "skip"}
+            What to do with item ids the model does not know.
+
+        Returns
+        -------
+        Recommendations keyed by item.
+        """
+        self._check_fitted()
+        k = check_int("k", k)
+        check_choice("on_unknown", on_unknown, ("raise", "skip"))
+        item_ids = as_id_array(items)
+        rows = self.items_.to_index(item_ids, missing=on_unknown if on_unknown == "raise"
+                                    else "ignore", what="item")
+        item_ids, rows = item_ids[rows >= 0], rows[rows >= 0]
+        item_cols = self._allowed_columns(candidates, exclude)
+        itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
+                               shape=(len(rows), len(self.items_)))
+        top, values = _top_k_columns(self._similar_items(rows, item_cols), k, itself, item_cols)
+        return Recommendations(item_ids, top, values, self.items_, "item")
+
+    def recommend_for_basket(
+        self,
+        basket: Iterable,
+        k: int = 10,
+        items: Iterable | None = None,
+        exclude: Iterable | None = None,
+    ) -> Recommendations:
+        """Items to add to a basket, cart or session (the basket's own items excluded).
+
+        Families that fold in score the basket as a new user's history; the others add up
+        the basket items' similar-item scores. Items unknown to the model are ignored; a
+        basket with no known item gets the most popular items.
+
+        Returns
+        -------
+        Recommendations with one row keyed ``0`` (column "basket").
+        """
+        self._check_fitted()
+        k = check_int("k", k)
+        found = self.items_.to_index(as_id_array(basket), missing="ignore")
+        found = np.unique(found[found >= 0])
+        row = sp.csr_matrix((np.ones(len(found), np.float32), (np.zeros(len(found), int), found)),
+                            shape=(1, len(self.items_)))
+        item_cols = self._allowed_columns(items, exclude)
+        if len(found) == 0:
+            block = self._fallback_scores(1, item_cols)
+        elif self.supports_unknown_users:
+            block = self._score_history(row, item_cols)
+        else:
+            block = self._similar_items(found, item_cols).sum(axis=0, keepdims=True)
+        top, values = _top_k_columns(block, k, row, item_cols)
+        return Recommendations([0], top, values, self.items_, "basket")

@@ -1,0 +1,57 @@
+"""Most-popular items: the baseline every other family has to beat."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys._checks import check_choice, check_real
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.errors import DataError
+from recsys.models.base import Recommender
+
+
+class Popularity(Recommender):
+    """Rank items by how many users interacted with them (or by summed weight).
+
+    Parameters
+    ----------
+    by : {"count", "weight"}
+        Count distinct users per item, or sum the interaction weights.
+    half_life : float, optional
+        Exponential time decay: an interaction ``half_life`` time units (the timestamps'
+        unit, seconds for unix time) older than the newest one counts half. Needs timestamps.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> inter = rs.Interactions.from_arrays(["u1", "u2", "u2"], ["a", "a", "b"])
+    >>> rs.Popularity().fit(inter).recommend("u1", k=1)["u1"]
+    ['b']
+    """
+
+    supports_unknown_users = True
+
+    def __init__(self, by: str = "count", half_life: float | None = None) -> None:
+        self.by = by
+        self.half_life = half_life
+
+    def _fit(self, interactions: Interactions, dataset: Dataset | None,
+             show_progress: bool) -> None:
+        check_choice("by", self.by, ("count", "weight"))
+        matrix = interactions.matrix
+        values = (np.ones_like(matrix.data, dtype=np.float64) if self.by == "count"
+                  else matrix.data.astype(np.float64))
+        if self.half_life is not None:
+            half_life = check_real("half_life", self.half_life, strict=True)
+            if interactions.timestamps is None:
+                raise DataError("Popularity(half_life=...) needs interactions with timestamps")
+            age = interactions.timestamps.max() - interactions.timestamps
+            values = values * np.exp2(-age / half_life)
+        self.item_scores_ = np.bincount(
+            matrix.indices, weights=values, minlength=interactions.n_items).astype(np.float32)
+
+    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
+        scores = self.item_scores_ if item_cols is None else self.item_scores_[item_cols]
+        return np.broadcast_to(scores, (history.shape[0], len(scores)))
