@@ -26,3 +26,16 @@ def ml100k_dir(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def groceries_csv(shared_data: Path) -> Path:
     return shared_data / "groceries" / "groceries.csv"
+
+
+@pytest.fixture(scope="session")
+def ml100k(ml100k_dir: Path):
+    """MovieLens 100K ratings as Interactions (rating as weight, with timestamps)."""
+    import pandas as pd
+
+    import recsys as rs
+
+    frame = pd.read_csv(ml100k_dir / "u.data", sep="\t",
+                        names=["user_id", "item_id", "rating", "timestamp"])
+    return rs.Interactions.from_pandas(frame, "user_id", "item_id", weight="rating",
+                                       timestamp="timestamp")

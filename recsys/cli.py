@@ -1,0 +1,134 @@
+"""The ``recsys`` command: ``recsys demo`` and ``recsys info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from recsys import datasets, split
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.data.summary import describe
+from recsys.errors import RecsysError
+from recsys.evaluation import evaluate, plots
+from recsys.models import ItemKNN, Popularity, Recommender
+
+DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
+    "Popularity": Popularity,
+    "ItemKNN-cosine": lambda: ItemKNN(similarity="cosine"),
+    "ItemKNN-bm25": lambda: ItemKNN(similarity="bm25"),
+}
+DEMO_COLUMNS = ["ndcg@10", "recall@10", "precision@10", "map@10", "coverage@10"]
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 66 - len(title)))
+
+
+def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
+    """Load the demo data, split, fit every model, print and plot the comparison."""
+    dataset = datasets.demo()
+    inter = dataset.interactions
+    _section("Demo data")
+    print(describe(inter).to_string())
+    train, test = split.random(inter, test_size=0.2, seed=seed)
+    print(f"\nsplit: per-user random 80/20 (seed {seed}): train {train.nnz:,} / test {test.nnz:,}")
+
+    _section(f"Models (full ranking, train items excluded, k={k})")
+    rows, fitted = {}, {}
+    for name, factory in tqdm(DEMO_MODELS.items(), desc="models", unit="model"):
+        started = time.perf_counter()
+        model = factory().fit(train)
+        fit_seconds = time.perf_counter() - started
+        result = evaluate(model, test, k=k)
+        rows[name] = {**result.summary.to_dict(), "fit_s": fit_seconds}
+        fitted[name] = model
+    table = pd.DataFrame(rows).T[[c.replace("10", str(k)) for c in DEMO_COLUMNS] + ["fit_s"]]
+    table = table.sort_values(f"ndcg@{k}", ascending=False)
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    chart = plots.metric_bars(table.drop(columns="fit_s"), output / "metrics.png",
+                              title=f"demo data, per-user random 80/20 split, k={k}")
+    print(f"\nchart: {chart}")
+
+    best = table.index[0]
+    _section(f"Example recommendations ({best})")
+    _show_examples(dataset, train, test, fitted[best], n_users=2)
+    return table
+
+
+def _show_examples(dataset: Dataset, train: Interactions, test: Interactions,
+                   model: Recommender, n_users: int) -> None:
+    test_users = test.users.ids[test.matrix.getnnz(axis=1) > 0][:n_users]
+    recs = model.recommend(test_users, k=5)
+    history = train.to_pandas()
+    held_out = test.to_pandas()
+    for user in test_users:
+        seen = history.loc[history["user"] == user, "item"].tolist()
+        hits = set(held_out.loc[held_out["user"] == user, "item"])
+        print(f"\nuser {user} interacted with, among {len(seen)} items:")
+        for title in dataset.title_of(seen[:4]):
+            print(f"    - {title}")
+        print("  recommended (* = in the user's held-out test items):")
+        for item, title in zip(recs[user], dataset.title_of(recs[user])):
+            print(f"  {'*' if item in hits else ' '} {title}")
+
+
+def load_named(name_or_path: str) -> Dataset:
+    """A data set by name (``demo``, ``movielens-100k:PATH``) or a path (CSV, Parquet,
+    a MovieLens directory, a basket file)."""
+    if name_or_path == "demo":
+        return datasets.demo()
+    path = Path(name_or_path)
+    if (path / "u.data").exists():
+        return datasets.movielens_100k(path)
+    if path.suffix in (".parquet", ".pq"):
+        return Dataset(Interactions.read_parquet(path))
+    if path.suffix == ".csv" and path.exists():
+        head = pd.read_csv(path, nrows=5)
+        if {"user_id", "item_id"} <= set(head.columns):
+            return Dataset(Interactions.read_csv(path))
+        return datasets.baskets(path)
+    raise RecsysError(f"cannot tell what {name_or_path!r} is: give 'demo', a MovieLens "
+                      "directory, a .csv with user_id,item_id columns, a basket file or .parquet")
+
+
+def run_info(name_or_path: str, plot: Path | None) -> pd.Series:
+    dataset = load_named(name_or_path)
+    stats = describe(dataset.interactions)
+    print(stats.to_string())
+    if plot is not None:
+        print(f"plot: {plots.long_tail(dataset.interactions, plot, title=name_or_path)}")
+    return stats
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="fit and compare every model on the demo data")
+    demo.add_argument("--output", type=Path, default=Path("out/demo"),
+                      help="directory for the chart (default: out/demo)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--k", type=int, default=10)
+    info = commands.add_parser("info", help="describe a data set")
+    info.add_argument("data", help="'demo', a MovieLens 100K directory, a CSV or Parquet file")
+    info.add_argument("--plot", type=Path, default=None, help="write the long-tail plot here")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            run_demo(args.output, seed=args.seed, k=args.k)
+        else:
+            run_info(args.data, args.plot)
+    except RecsysError as exc:
+        print(f"recsys: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

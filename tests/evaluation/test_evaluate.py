@@ -1,0 +1,67 @@
+"""rs.evaluate on hand-computed cases, and its bookkeeping of what it could not score."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recsys as rs
+from recsys.errors import DataError
+
+
+@pytest.fixture()
+def small():
+    # Popularity order in train: a (3 users) > b (2) > c (1) > d (1, higher index than c).
+    train = rs.Interactions.from_pandas(pd.DataFrame({
+        "user": ["u1", "u2", "u3", "u2", "u3", "u3", "u4"],
+        "item": ["a", "a", "a", "b", "b", "c", "d"],
+    }), "user", "item")
+    test = rs.Interactions.from_pandas(pd.DataFrame({
+        "user": ["u1", "u1", "u2", "u4", "stranger"],
+        "item": ["c", "new-item", "d", "a", "a"],
+    }), "user", "item")
+    return train, test
+
+
+def test_hand_computed_popularity(small):
+    train, test = small
+    res = rs.evaluate(rs.Popularity().fit(train), test, k=2, metrics=["precision", "recall",
+                                                                      "ndcg", "hit_rate"])
+    # u1 saw a -> list [b, c]; relevant {c, new-item}: hit at rank 2.
+    # u2 saw a, b -> list [c, d]; relevant {d}: hit at rank 2.
+    # u4 saw d -> list [a, b]; relevant {a}: hit at rank 1.
+    per_user = res.per_user.loc[["u1", "u2", "u4"]]
+    assert per_user["precision@2"].tolist() == [0.5, 0.5, 0.5]
+    assert per_user["recall@2"].tolist() == [0.5, 1.0, 1.0]
+    idcg_two = 1 + 1 / math.log2(3)
+    np.testing.assert_allclose(per_user["ndcg@2"], [(1 / math.log2(3)) / idcg_two,
+                                                    1 / math.log2(3), 1.0])
+    assert per_user["hit_rate@2"].tolist() == [1.0, 1.0, 1.0]
+    # Lists: [b, c], [c, d], [a, b] -> all four items shown.
+    assert res.summary["coverage@2"] == 1.0
+    assert res.info == {"users_evaluated": 3, "users_unknown_skipped": 1,
+                        "test_entries_on_unseen_items": 1}
+
+
+def test_several_cutoffs_at_once(small):
+    train, test = small
+    res = rs.evaluate(rs.Popularity().fit(train), test, k=[1, 3])
+    assert {"ndcg@1", "ndcg@3", "coverage@1", "coverage@3"} <= set(res.summary.index)
+    assert res.per_user.loc["u4", "hit_rate@1"] == 1.0
+
+
+def test_train_entries_are_dropped_from_test(small):
+    train, test = small
+    leaky = rs.Interactions.from_pandas(pd.DataFrame({"user": ["u1", "u1"],
+                                                      "item": ["a", "c"]}), "user", "item")
+    res = rs.evaluate(rs.Popularity().fit(train), leaky, train=train, k=2)
+    # (u1, a) is a training entry and cannot be recommended; only (u1, c) stays relevant.
+    assert res.per_user.loc["u1", "recall@2"] == 1.0
+
+
+def test_no_known_users_is_an_error(small):
+    train, _ = small
+    test = rs.Interactions.from_arrays(["ghost"], ["a"])
+    with pytest.raises(DataError, match="no test user"):
+        rs.evaluate(rs.Popularity().fit(train), test)

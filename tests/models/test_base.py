@@ -1,0 +1,60 @@
+"""Behaviour of the shared ranking interface that the conformance suite does not pin down."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recsys as rs
+from recsys.data.ids import IdIndex
+from recsys.errors import ConfigError, DataError, UnknownIdError
+from recsys.models.base import Recommendations
+
+
+def test_recommendations_views():
+    recs = Recommendations(["u1", "u2"], np.array([[2, 0, -1], [1, -1, -1]]),
+                           np.array([[0.9, 0.5, np.nan], [0.7, np.nan, np.nan]]),
+                           IdIndex(["a", "b", "c"]))
+    assert recs["u1"] == ["c", "a"] and recs["u2"] == ["b"]
+    frame = recs.to_pandas()
+    assert frame.to_dict("list") == {"user": ["u1", "u1", "u2"], "item": ["c", "a", "b"],
+                                     "score": pytest.approx([0.9, 0.5, 0.7]),
+                                     "rank": [1, 2, 1]}
+    assert recs.to_dict() == {"u1": [("c", pytest.approx(0.9)), ("a", pytest.approx(0.5))],
+                              "u2": [("b", pytest.approx(0.7))]}
+    with pytest.raises(UnknownIdError, match="u3"):
+        recs["u3"]
+
+
+def test_integer_ids_keep_their_type():
+    inter = rs.Interactions.from_arrays([10, 10, 20], [7, 8, 7])
+    recs = rs.ItemKNN(k=5).fit(inter).recommend(20, k=1)
+    assert recs.to_pandas()["item"].tolist() == [8]
+    assert isinstance(recs.to_dict()[20][0][0], int)
+
+
+def test_history_as_dict_equals_history_as_frame():
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3"],
+                                        ["a", "b", "a", "c", "b"])
+    model = rs.ItemKNN(k=5, similarity="cosine").fit(inter)
+    as_dict = model.recommend(["x"], k=2, history={"x": ["a", "zzz"]})
+    as_frame = model.recommend(["x"], k=2,
+                               history=pd.DataFrame({"user": ["x", "x"], "item": ["a", "zzz"]}))
+    assert as_dict["x"] == as_frame["x"] == ["b", "c"]
+    with pytest.raises(DataError, match="columns user, item"):
+        model.recommend(["x"], history=pd.DataFrame({"who": ["x"], "item": ["a"]}))
+
+
+def test_bad_arguments_name_themselves():
+    inter = rs.Interactions.from_arrays(["u1", "u2"], ["a", "b"])
+    model = rs.Popularity().fit(inter)
+    with pytest.raises(ConfigError, match="k must be"):
+        model.recommend("u1", k=0)
+    with pytest.raises(ConfigError, match="on_unknown"):
+        model.recommend("u1", on_unknown="ignore")
+    with pytest.raises(ConfigError, match="no parameter 'depth'"):
+        model.set_params(depth=3)
+
+
+def test_fit_rejects_what_is_not_interactions():
+    with pytest.raises(DataError, match="Interactions or a Dataset"):
+        rs.Popularity().fit(pd.DataFrame({"user": [1], "item": [2]}))
