@@ -211,3 +211,17 @@ def test_results_use_external_ids_and_sorted_scores(fitted):
     assert list(frame.columns) == ["user", "item", "score", "rank"]
     assert frame["item"].isin(inter.items.ids).all()
     assert (frame.groupby("user")["score"].diff().dropna() <= 0).all()
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    _, model, inter, _ = fitted
+    users = list(inter.users.ids)
+    path = rs.save(model, tmp_path / "model")
+    loaded = rs.load(path)
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    before = model.recommend(users, k=5)
+    after = loaded.recommend(users, k=5)
+    np.testing.assert_array_equal(after.positions, before.positions)
+    np.testing.assert_array_equal(after.scores, before.scores)
+    assert loaded.similar_items(["i0_00"], k=3)["i0_00"] == model.similar_items(
+        ["i0_00"], k=3)["i0_00"]

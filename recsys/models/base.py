@@ -34,6 +34,15 @@ SCORE_BLOCK_CELLS = 1 << 24
 
 _KNOWN, _HISTORY, _FALLBACK = 0, 1, 2
 
+_REGISTRY: dict[str, type[Recommender]] = {}
+
+
+def registered_models() -> dict[str, type[Recommender]]:
+    """Every Recommender subclass by class name (what :func:`recsys.load` may construct)."""
+    import recsys.models  # noqa: F401  (importing the package registers the families)
+
+    return dict(_REGISTRY)
+
 
 class Recommendations:
     """Ranked lists for a batch of queries (users, items or baskets), with external ids.
@@ -155,6 +164,13 @@ class Recommender:
     supports_unknown_users: ClassVar[bool] = False
     supports_cold_items: ClassVar[bool] = False
     uses_item_features: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def _restore(self) -> None:
+        """Rebuild state derived from the saved arrays after :func:`recsys.load`."""
 
     # ------------------------------------------------------------------ parameters
     @classmethod
