@@ -21,7 +21,7 @@ from recsys.models import ItemKNN, Popularity, Recommender
 
 DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
     "Popularity": Popularity,
-    "ItemKNN-cosine": lambda: ItemKNN(similarity="cosine"),
+    "ItemKNN": ItemKNN,
     "ItemKNN-bm25": lambda: ItemKNN(similarity="bm25"),
 }
 DEMO_COLUMNS = ["ndcg@10", "recall@10", "precision@10", "map@10", "coverage@10"]

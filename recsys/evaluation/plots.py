@@ -44,7 +44,8 @@ def metric_bars(table: pd.DataFrame, path: str | PathLike, title: str = "") -> P
     ax.set_xticks(x + width * (len(table) - 1) / 2, table.columns)
     ax.set_ylabel("mean over test users")
     ax.set_ylim(0, max(1e-9, float(np.nanmax(table.to_numpy(float)))) * 1.25)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              ncol=min(4, len(table)), frameon=False)
     ax.set_title(title)
     return _save(fig, path)
 
