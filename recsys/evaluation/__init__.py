@@ -3,5 +3,7 @@
 from recsys.evaluation import metrics
 from recsys.evaluation.compare import compare, format_comparison
 from recsys.evaluation.evaluate import EvaluationResult, evaluate
+from recsys.evaluation.tune import TuneResult, tune
 
-__all__ = ["EvaluationResult", "compare", "evaluate", "format_comparison", "metrics"]
+__all__ = ["EvaluationResult", "TuneResult", "compare", "evaluate", "format_comparison",
+           "metrics", "tune"]
