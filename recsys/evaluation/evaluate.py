@@ -16,7 +16,7 @@ from recsys.errors import ConfigError, DataError
 from recsys.evaluation import metrics as kernels
 from recsys.models.base import Recommender
 
-ACCURACY_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate")
+ACCURACY_METRICS = kernels.CORE_METRICS
 USERS_PER_CALL = 8192
 
 
@@ -136,11 +136,10 @@ def evaluate(
                       disable=not show_progress):
         recs = model.recommend(user_ids[start:start + USERS_PER_CALL], k=width)
         recommended[start:start + USERS_PER_CALL] = recs.positions
-    per_user = {}
-    for cutoff in cutoffs:
-        for name in metrics:
-            per_user[f"{name}@{cutoff}"] = getattr(kernels, name)(recommended, relevant, k=cutoff)
-    frame = pd.DataFrame(per_user, index=pd.Index(user_ids, name="user"))
+    values = kernels.compute(recommended, relevant, metrics=list(metrics), k=cutoffs)
+    frame = pd.DataFrame({f"{name}@{cutoff}": values[name][cutoff]
+                          for cutoff in cutoffs for name in metrics},
+                         index=pd.Index(user_ids, name="user"))
     summary = frame.mean()
     for cutoff in cutoffs:
         summary[f"coverage@{cutoff}"] = kernels.coverage(recommended, model.n_items, k=cutoff)

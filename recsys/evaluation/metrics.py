@@ -1,0 +1,812 @@
+"""Ranking metrics as pure, vectorized kernels over all users at once.
+
+Every accuracy kernel shares one signature, ``metric(recommended, relevant, k=10)``:
+
+``recommended``
+    Integer array ``(n_users, list_length)`` of item indices, best first. ``-1`` pads short
+    lists; padding never counts as a hit. If ``k`` is larger than the list, the missing
+    positions are treated as padding.
+``relevant``
+    scipy sparse matrix ``(n_users, n_items)`` (CSR preferred, any format accepted) whose stored
+    values are gains. An item is relevant to a user when its stored value is ``> 0``; explicit
+    zeros and negative values are not relevant. Duplicate stored entries are summed first
+    (scipy's canonical form).
+``k``
+    A positive int, or a sequence of them: then the result is a dict ``{k: values}`` and the
+    hits are looked up once, at the largest k. Only the first k columns are read (and
+    validated).
+
+Each returns a float64 array with one value per user (row), in the order of the rows. The
+definitions, with ``hits@k`` the number of relevant items in the top k:
+
+=============  ==============================================================================
+precision@k    hits@k / k  (k, not the list length: a short list is not rewarded)
+recall@k       hits@k / |relevant|
+ndcg@k         DCG@k / ideal DCG@k, DCG = sum over hit ranks r of gain / log2(r + 1); the ideal
+               DCG ranks the user's min(|relevant|, k) best gains first
+map@k          sum over hit ranks r of precision@r, divided by min(|relevant|, k)
+mrr@k          1 / rank of the first hit within the top k, else 0
+hit_rate@k     1 if there is any hit in the top k, else 0
+=============  ==============================================================================
+
+Two rules keep the numbers honest on imperfect input:
+
+- An item repeated within one list counts only at its first position; later copies are
+  misses (they still take a slot, so precision@k does not reward them).
+- A user with no relevant item gets NaN from ``recall``, ``ndcg`` and ``map`` (their
+  normaliser is zero) and 0 from ``precision``, ``mrr`` and ``hit_rate``. Callers that
+  average should drop such users first, as ``evaluate`` does.
+
+:func:`hits` exposes the boolean hit matrix these kernels are built on, :func:`compute` runs
+several metrics on one lookup, and :func:`coverage` measures the catalog share reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, TypeAlias
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.errors import ConfigError, DataError
+
+__all__ = [
+    "CORE_METRICS",
+    "GAINS",
+    "average_precision",
+    "compute",
+    "coverage",
+    "hit_rate",
+    "hits",
+    "map",
+    "mrr",
+    "ndcg",
+    "precision",
+    "recall",
+]
+
+GAINS = ("binary", "linear", "exponential")
+CORE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate")
+
+Ks: TypeAlias = "int | Sequence[int]"
+Scores: TypeAlias = "np.ndarray | dict[int, np.ndarray]"
+
+# The lookup scatters one block of users' relevant items into a dense one-byte table and reads
+# every recommended item back from it: O(nnz + n_users * k), no sort, no loop per user. A table
+# of a few MB stays in cache; when even _MIN_BLOCK_ROWS rows exceed _MAX_TABLE_BYTES (catalogs
+# of millions of items) a binary search over the sorted (user, item) keys is used instead.
+_TABLE_BYTES = 1 << 22
+_MIN_BLOCK_ROWS = 16
+_MAX_TABLE_BYTES = 1 << 26
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _parse_k(k: Any) -> tuple[tuple[int, ...], bool]:
+    """The k values asked for (unique, in the given order) and whether k was a single int."""
+    if isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+        values, scalar = [k], True
+    elif isinstance(k, Iterable) and not isinstance(k, (str, bytes)):
+        values, scalar = list(k), False
+        if not values:
+            raise ConfigError("k is an empty sequence; give at least one cutoff")
+    else:
+        raise ConfigError(f"k must be a positive int or a sequence of them; got {k!r}")
+    for value in values:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"k must be a positive int or a sequence of them; got {value!r}")
+        if value < 1:
+            raise ConfigError(f"k must be >= 1; got {value}")
+    return tuple(dict.fromkeys(int(v) for v in values)), scalar
+
+
+def _as_recommended(recommended: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(recommended)
+    except ValueError as exc:  # ragged nested lists
+        raise DataError(
+            f"recommended must be a rectangular 2-D array; pad short lists with -1 ({exc})"
+        ) from None
+    if arr.ndim != 2:
+        raise DataError(
+            "recommended must be a 2-D array (n_users, list length) of item indices; "
+            f"got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "iu":
+        if arr.size:
+            raise DataError(f"recommended must hold integer item indices; got dtype {arr.dtype}")
+        arr = arr.astype(np.int64)  # np.empty((0, k)) is float by default
+    return arr
+
+
+def _check_items(arr: np.ndarray, n_items: int, source: str = "n_items") -> np.ndarray:
+    """Raise on indices outside [-1, n_items), naming the first bad cell; return arr."""
+    if arr.size == 0:
+        return arr
+    if arr.min() < -1:
+        row, col = np.argwhere(arr < -1)[0]
+        raise DataError(
+            f"recommended[{row}, {col}] = {arr[row, col]}: item indices must be >= 0, "
+            "or -1 for padding"
+        )
+    if arr.max() >= n_items:
+        row, col = np.argwhere(arr >= n_items)[0]
+        raise DataError(
+            f"recommended[{row}, {col}] = {arr[row, col]} is not an item index: "
+            f"there are {n_items} items ({source})"
+        )
+    return arr
+
+
+def _as_relevant(relevant: Any, n_users: int) -> sp.csr_matrix:
+    """Canonical CSR holding only the relevant (stored value > 0) entries."""
+    if sp.issparse(relevant):
+        rel = relevant.tocsr()
+    elif isinstance(relevant, np.ndarray) and relevant.ndim == 2:
+        rel = sp.csr_matrix(relevant)
+    else:
+        raise DataError(
+            "relevant must be a scipy.sparse matrix (n_users, n_items) whose stored values are "
+            f"gains; got {type(relevant).__name__}"
+        )
+    if rel.shape[0] != n_users:
+        raise DataError(
+            f"recommended has {n_users} rows (users) but relevant has {rel.shape[0]}; "
+            "row i of both must be the same user"
+        )
+    if rel.data.dtype.kind not in "biuf":
+        raise DataError(f"relevant must hold numeric gains; got dtype {rel.data.dtype}")
+    if not rel.has_canonical_format:
+        rel = rel.copy()
+        rel.sum_duplicates()
+    if rel.nnz == 0:
+        return rel
+    low, high = rel.data.min(), rel.data.max()  # NaN propagates into both
+    if rel.data.dtype.kind == "f" and not (np.isfinite(low) and np.isfinite(high)):
+        pos = int(np.flatnonzero(~np.isfinite(rel.data))[0])
+        row = int(np.searchsorted(rel.indptr, pos, side="right") - 1)
+        raise DataError(
+            f"relevant[{row}, {rel.indices[pos]}] = {rel.data[pos]}: gains must be finite"
+        )
+    if low <= 0:
+        rel = rel.copy()
+        rel.data[rel.data <= 0] = 0
+        rel.eliminate_zeros()
+    return rel
+
+
+def _gain_values(data: np.ndarray, gains: str) -> np.ndarray | None:
+    """Gain of each stored relevant value; None means binary (every hit gains 1)."""
+    if gains == "binary":
+        return None
+    if gains == "linear":
+        return data.astype(np.float64)
+    if gains == "exponential":
+        return np.exp2(data.astype(np.float64)) - 1.0
+    raise ConfigError(f"gains must be one of {GAINS}; got {gains!r}")
+
+
+# --------------------------------------------------------------------------- hit lookup
+
+
+def _top(arr: np.ndarray, k: int) -> np.ndarray:
+    """The first k columns, padded on the right with -1 when the lists are shorter.
+
+    Only these columns are read, so only they are validated later: items past k may be
+    anything a caller keeps there.
+    """
+    # A contiguous copy: every later pass (validation, lookup, gathers) reads it sequentially.
+    if arr.flags.c_contiguous and arr.shape[1] > k and arr.shape[0]:
+        # Copy each row's first k items as one opaque record: a 1-D copy of n records is
+        # much faster than numpy's 2-D strided copy with its short inner loop of k items.
+        record = np.dtype((np.void, k * arr.itemsize))
+        rows = np.ndarray((arr.shape[0],), dtype=record, buffer=arr, strides=(arr.strides[0],))
+        top = rows.copy().view(arr.dtype).reshape(arr.shape[0], k)
+    else:
+        top = np.ascontiguousarray(arr[:, :k])
+    if top.dtype.kind == "u":
+        top = top.astype(np.int64)  # padding and cell arithmetic need a signed type
+    if top.shape[1] == k:
+        return top
+    out = np.full((arr.shape[0], k), -1, dtype=top.dtype)
+    out[:, : top.shape[1]] = top
+    return out
+
+
+def _row_of_entry(rel: sp.csr_matrix) -> np.ndarray:
+    return np.repeat(np.arange(rel.shape[0], dtype=np.int64), np.diff(rel.indptr))
+
+
+def _lookup(top: np.ndarray, rel: sp.csr_matrix, method: str | None = None) -> np.ndarray:
+    """Boolean (n_users, k): is top[u, r] among the stored items of row u? (-1 never is.)"""
+    n_users, k = top.shape
+    n_items = rel.shape[1]
+    # Cell of (user u, item i) is u * width + i. The spare last column of every row is never
+    # set, and padding lands on one: -1 in row u is cell u * width - 1, the spare column of
+    # row u - 1 (for the first row, index -1 wraps to the last row's spare column).
+    width = n_items + 1
+    block = min(max(_MIN_BLOCK_ROWS, _TABLE_BYTES // width), max(n_users, 1))
+    if method is None:
+        method = "table" if block * width <= _MAX_TABLE_BYTES else "search"
+    out = np.zeros((n_users, k), dtype=bool)
+    if n_users == 0 or k == 0 or rel.nnz == 0:
+        return out
+    counts = np.diff(rel.indptr)
+    if method == "search":
+        row_start = np.arange(n_users, dtype=np.int64) * width
+        cells = np.repeat(row_start, counts) + rel.indices  # sorted: CSR is canonical
+        query = top + row_start[:, None]
+        pos = np.minimum(np.searchsorted(cells, query), cells.size - 1)
+        np.equal(cells[pos], query, out=out)
+        return out
+    # Cells relative to the user's block, computed once for all blocks.
+    block_row_start = (np.arange(n_users, dtype=np.int64) % block) * width
+    local = np.repeat(block_row_start, counts)
+    local += rel.indices
+    # Each block of users stamps its relevant cells with a fresh value instead of clearing the
+    # table afterwards: one scatter per relevant entry instead of two.
+    table = np.zeros(block * width, dtype=np.uint8)
+    offsets = np.arange(block, dtype=np.int64)[:, None] * width
+    query = np.empty((block, k), dtype=np.int64)
+    indptr = rel.indptr
+    for number, start in enumerate(range(0, n_users, block)):
+        stamp = number % 255 + 1
+        if stamp == 1 and number:
+            table[:] = 0
+        stop = min(n_users, start + block)
+        rows = stop - start
+        table[local[indptr[start] : indptr[stop]]] = stamp
+        np.add(top[start:stop], offsets[:rows], out=query[:rows])
+        np.equal(table[query[:rows]], stamp, out=out[start:stop])
+    return out
+
+
+def _first_occurrences(user: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray | None:
+    """Mask of the hits whose item is not repeated earlier in the list; None if all are kept.
+
+    The hits come in (user, rank) order, so a stable sort puts each repeat after its first
+    occurrence; the keys are already ordered by user, which keeps the sort cheap.
+    """
+    if user.size < 2:
+        return None
+    keys = user * n_items + item
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    repeat = sorted_keys[1:] == sorted_keys[:-1]
+    if not repeat.any():
+        return None
+    keep = np.ones(user.size, dtype=bool)
+    keep[order[1:][repeat]] = False
+    return keep
+
+
+def _hit_index(
+    recommended: Any, relevant: Any, k: int, method: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+    """Validated inputs -> user, 0-based position and item of every hit in the top k, in
+    (user, rank) order, and the relevant-only CSR."""
+    arr = _as_recommended(recommended)
+    rel = _as_relevant(relevant, arr.shape[0])
+    top = _check_items(_top(arr, k), rel.shape[1], "the columns of relevant")
+    idx = np.flatnonzero(_lookup(top, rel, method))
+    user, position = np.divmod(idx, k)
+    item = top.reshape(-1)[idx]
+    keep = _first_occurrences(user, item, rel.shape[1])
+    if keep is not None:
+        user, position, item = user[keep], position[keep], item[keep]
+    return user, position, item, rel
+
+
+@dataclass(frozen=True)
+class _Hits:
+    """The hits of all users as a flat list in (user, rank) order, plus what normalises them.
+
+    Kernels work on this list instead of the dense (n_users, k) matrix: hits are a small
+    fraction of the cells, and a smaller k is a mask on ``rank``, not a new lookup.
+    """
+
+    n_users: int
+    k: int  # the cutoff the hits were collected at
+    user: np.ndarray  # int64, non-decreasing
+    rank: np.ndarray  # int64, 1-based, increasing within a user
+    n_relevant: np.ndarray  # int64 per user
+    gain: np.ndarray | None = None  # float64 per hit; None: binary gains
+    ideal_user: np.ndarray | None = None  # the users' gains sorted best first (graded only)
+    ideal_rank: np.ndarray | None = None
+    ideal_gain: np.ndarray | None = None
+
+    def at(self, k: int) -> _Hits:
+        """The hits within the top k (k <= self.k)."""
+        if k >= self.k:
+            return self
+        keep = self.rank <= k
+        ideal = {}
+        if self.ideal_rank is not None:
+            keep_ideal = self.ideal_rank <= k
+            ideal = {
+                "ideal_user": self.ideal_user[keep_ideal],
+                "ideal_rank": self.ideal_rank[keep_ideal],
+                "ideal_gain": self.ideal_gain[keep_ideal],
+            }
+        return _Hits(
+            n_users=self.n_users,
+            k=k,
+            user=self.user[keep],
+            rank=self.rank[keep],
+            n_relevant=self.n_relevant,
+            gain=None if self.gain is None else self.gain[keep],
+            **ideal,
+        )
+
+    # Shared by several kernels, computed at most once per (hits, k).
+    @cached_property
+    def count(self) -> np.ndarray:
+        """Number of hits per user, as float64."""
+        return np.bincount(self.user, minlength=self.n_users).astype(np.float64)
+
+    @cached_property
+    def first_of_user(self) -> np.ndarray:
+        """Mask of the hits that are their user's first (best-ranked) hit."""
+        first = np.ones(self.user.size, dtype=bool)
+        np.not_equal(self.user[1:], self.user[:-1], out=first[1:])
+        return first
+
+
+def _collect(recommended: Any, relevant: Any, k: int, gains: str = "binary") -> _Hits:
+    if gains not in GAINS:
+        raise ConfigError(f"gains must be one of {GAINS}; got {gains!r}")
+    user, rank, item, rel = _hit_index(recommended, relevant, k)
+    n_users = rel.shape[0]
+    rank += 1
+    n_relevant = np.diff(rel.indptr).astype(np.int64)
+    values = _gain_values(rel.data, gains)
+    if values is None:
+        return _Hits(n_users, k, user, rank, n_relevant)
+    # Graded gains: find each hit's stored value (hits are few, a binary search is cheap).
+    rows = _row_of_entry(rel)
+    keys = rows * rel.shape[1] + rel.indices
+    gain = values[np.searchsorted(keys, user * rel.shape[1] + item)]
+    order = np.lexsort((-values, rows))  # each user's gains, best first
+    ideal_rank = np.arange(rows.size, dtype=np.int64) - rel.indptr[rows] + 1
+    keep = ideal_rank <= k
+    return _Hits(
+        n_users,
+        k,
+        user,
+        rank,
+        n_relevant,
+        gain=gain,
+        ideal_user=rows[keep],
+        ideal_rank=ideal_rank[keep],
+        ideal_gain=values[order][keep],
+    )
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _discount(rank: np.ndarray) -> np.ndarray:
+    return 1.0 / np.log2(rank + 1.0)
+
+
+def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, NaN where den is 0 (a user with nothing relevant has no defined value)."""
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _precision(h: _Hits, k: int) -> np.ndarray:
+    return h.count / k
+
+
+def _recall(h: _Hits, k: int) -> np.ndarray:
+    return _divide(h.count, h.n_relevant)
+
+
+def _ndcg(h: _Hits, k: int) -> np.ndarray:
+    discount = _discount(np.arange(1, k + 1))  # a lookup is cheaper than a log per hit
+    disc = discount[h.rank - 1]
+    dcg = np.bincount(
+        h.user, weights=disc if h.gain is None else h.gain * disc, minlength=h.n_users
+    )
+    if h.ideal_gain is None:
+        # Binary gains: the ideal list is min(|relevant|, k) hits at ranks 1, 2, ...
+        best = np.concatenate([[0.0], np.cumsum(discount)])
+        ideal = best[np.minimum(h.n_relevant, k)]
+    else:
+        ideal = np.bincount(
+            h.ideal_user, weights=h.ideal_gain * discount[h.ideal_rank - 1], minlength=h.n_users
+        )
+    return _divide(dcg, ideal)
+
+
+def _average_precision(h: _Hits, k: int) -> np.ndarray:
+    # The n-th hit of a user at rank r contributes precision@r = n / r; n is the hit's place
+    # in the flat list minus the place of its user's first hit.
+    first_place = np.cumsum(h.count) - h.count
+    nth = np.arange(1, h.user.size + 1) - first_place[h.user]
+    total = np.bincount(h.user, weights=nth / h.rank, minlength=h.n_users)
+    return _divide(total, np.minimum(h.n_relevant, k))
+
+
+def _mrr(h: _Hits, k: int) -> np.ndarray:
+    out = np.zeros(h.n_users)
+    first = h.first_of_user
+    out[h.user[first]] = 1.0 / h.rank[first]
+    return out
+
+
+def _hit_rate(h: _Hits, k: int) -> np.ndarray:
+    out = np.zeros(h.n_users)
+    out[h.user] = 1.0
+    return out
+
+
+_KERNELS: dict[str, Callable[[_Hits, int], np.ndarray]] = {
+    "precision": _precision,
+    "recall": _recall,
+    "ndcg": _ndcg,
+    "map": _average_precision,
+    "average_precision": _average_precision,
+    "mrr": _mrr,
+    "hit_rate": _hit_rate,
+}
+
+
+def _run(
+    kernel: Callable[[_Hits, int], np.ndarray],
+    recommended: Any,
+    relevant: Any,
+    k: Ks,
+    gains: str = "binary",
+) -> Scores:
+    ks, scalar = _parse_k(k)
+    collected = _collect(recommended, relevant, max(ks), gains)
+    out = {kk: kernel(collected.at(kk), kk) for kk in ks}
+    return out[ks[0]] if scalar else out
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def hits(recommended: Any, relevant: Any, k: int = 10) -> np.ndarray:
+    """Boolean hit matrix: is the item at each of the top-k positions relevant to its user?
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items.
+    k : int, default 10
+        Number of positions; positions past the end of the lists are padding.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_users, k)
+        ``True`` where the item is relevant. Padding is never a hit, and an item repeated in a
+        list is a hit only at its first position.
+
+    Raises
+    ------
+    DataError
+        Row counts differ, ``recommended`` is not a 2-D integer array, or holds an index
+        outside ``[-1, n_items)``; ``relevant`` holds NaN/inf.
+    ConfigError
+        ``k`` is not a positive int.
+
+    Notes
+    -----
+    The relevant items of a block of users are scattered into a dense one-byte table of about
+    4 MB and the recommended items are read back from it: O(nnz + n_users * k) time and
+    O(n_users * k) memory, no loop per user. Catalogs of millions of items switch to a binary
+    search over the sorted (user, item) keys. Only the first k columns of ``recommended`` are
+    read (and validated).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[3, 1, 3], [0, -1, -1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [1, 0, 0, 0]]))
+    >>> hits(recommended, relevant, k=4)
+    array([[ True,  True, False, False],
+           [ True, False, False, False]])
+    """
+    ks, scalar = _parse_k(k)
+    if not scalar:
+        raise ConfigError(f"hits takes a single k; got {k!r}")
+    user, position, _, rel = _hit_index(recommended, relevant, ks[0])
+    out = np.zeros((rel.shape[0], ks[0]), dtype=bool)
+    out[user, position] = True
+    return out
+
+
+def precision(recommended: Any, relevant: Any, k: Ks = 10) -> Scores:
+    """Precision@k per user: the number of relevant items in the top k, divided by k.
+
+    The denominator is k even when a list is shorter (padding counts as a miss), so a model
+    cannot score higher by returning fewer items. Users with no relevant item get 0.
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items.
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: values}``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_users,), or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[3, 1, 2], [0, -1, -1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [1, 0, 1, 0]]))
+    >>> precision(recommended, relevant, k=3)
+    array([0.66666667, 0.33333333])
+    """
+    return _run(_precision, recommended, relevant, k)
+
+
+def recall(recommended: Any, relevant: Any, k: Ks = 10) -> Scores:
+    """Recall@k per user: relevant items in the top k, divided by the number of relevant items.
+
+    Users with no relevant item get NaN (undefined); drop them before averaging. When a user
+    has more than k relevant items the maximum is k / |relevant| < 1.
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items.
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: values}``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_users,), or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[3, 1, 2], [0, -1, -1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [1, 0, 1, 0]]))
+    >>> recall(recommended, relevant, k=[1, 3])
+    {1: array([0.5, 0.5]), 3: array([1. , 0.5])}
+    """
+    return _run(_recall, recommended, relevant, k)
+
+
+def ndcg(recommended: Any, relevant: Any, k: Ks = 10, gains: str = "binary") -> Scores:
+    """Normalised discounted cumulative gain at k, per user.
+
+    DCG@k = sum over hit ranks r <= k of gain(item) / log2(r + 1). The ideal DCG@k puts the
+    user's min(|relevant|, k) largest gains at ranks 1, 2, ...; NDCG = DCG / ideal DCG, in
+    [0, 1]. Users with no relevant item get NaN.
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items and are their grades.
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: values}``.
+    gains : {"binary", "linear", "exponential"}, default "binary"
+        Gain of a relevant item with stored value v: 1, v, or 2**v - 1.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_users,), or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[3, 1, 2], [0, -1, -1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [0, 0, 1, 0]]))
+    >>> ndcg(recommended, relevant, k=3)
+    array([1., 0.])
+    >>> graded = sp.csr_matrix(np.array([[0, 3, 0, 1], [0, 0, 1, 0]]))
+    >>> ndcg(recommended, graded, k=3, gains="linear").round(4)  # (1 + 3/log2 3) / (3 + 1/log2 3)
+    array([0.7967, 0.    ])
+    """
+    return _run(_ndcg, recommended, relevant, k, gains)
+
+
+def average_precision(recommended: Any, relevant: Any, k: Ks = 10) -> Scores:
+    """Average precision at k per user (its mean over users is MAP@k).
+
+    AP@k = sum over hit ranks r <= k of precision@r, divided by min(|relevant|, k), so a
+    perfect top k scores 1 even when the user has more than k relevant items. Users with no
+    relevant item get NaN. Also exported as ``map``.
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items.
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: values}``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_users,), or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[0, 3, 1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1]]))
+    >>> average_precision(recommended, relevant, k=3)  # (1/2 + 2/3) / 2
+    array([0.58333333])
+    """
+    return _run(_average_precision, recommended, relevant, k)
+
+
+def mrr(recommended: Any, relevant: Any, k: Ks = 10) -> Scores:
+    """Reciprocal rank at k per user (its mean over users is MRR@k).
+
+    1 / rank of the first relevant item within the top k, 0 when there is none (also for
+    users with no relevant item).
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items.
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: values}``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_users,), or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[0, 3, 1], [2, 0, 1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [0, 0, 0, 1]]))
+    >>> mrr(recommended, relevant, k=3)
+    array([0.5, 0. ])
+    """
+    return _run(_mrr, recommended, relevant, k)
+
+
+def hit_rate(recommended: Any, relevant: Any, k: Ks = 10) -> Scores:
+    """Hit rate at k per user: 1 if any relevant item is in the top k, else 0.
+
+    Users with no relevant item get 0.
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items.
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: values}``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_users,), or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[0, 3, 1], [2, 0, 1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1], [0, 0, 0, 1]]))
+    >>> hit_rate(recommended, relevant, k=3)
+    array([1., 0.])
+    """
+    return _run(_hit_rate, recommended, relevant, k)
+
+
+# ``map`` is the name users look for; the module itself never calls the builtin.
+map = average_precision  # noqa: A001
+
+
+def compute(
+    recommended: Any,
+    relevant: Any,
+    metrics: Sequence[str] = CORE_METRICS,
+    k: Ks = 10,
+    gains: str = "binary",
+) -> dict[str, Scores]:
+    """Several per-user metrics from one hit lookup (the inputs are validated once).
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    relevant : scipy.sparse matrix, shape (n_users, n_items)
+        Stored values > 0 mark relevant items (and are the grades for ``ndcg``).
+    metrics : sequence of str, default CORE_METRICS
+        Names among "precision", "recall", "ndcg", "map" (or "average_precision"), "mrr",
+        "hit_rate".
+    k : int or sequence of int, default 10
+        Cutoff; with a sequence every metric maps to ``{k: values}``.
+    gains : {"binary", "linear", "exponential"}, default "binary"
+        Gains for ``ndcg``; the other metrics are binary.
+
+    Returns
+    -------
+    dict
+        ``{name: values}`` in the order of ``metrics``; the values are as returned by the
+        metric of that name.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> recommended = np.array([[0, 3, 1]])
+    >>> relevant = sp.csr_matrix(np.array([[0, 1, 0, 1]]))
+    >>> compute(recommended, relevant, ["precision", "mrr"], k=[1, 2])
+    {'precision': {1: array([0.]), 2: array([0.5])}, 'mrr': {1: array([0.]), 2: array([0.5])}}
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    unknown = [name for name in metrics if name not in _KERNELS]
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {unknown}; available: {sorted(_KERNELS)}")
+    ks, scalar = _parse_k(k)
+    collected = _collect(recommended, relevant, max(ks), gains)
+    # Only ndcg uses graded gains; the other kernels get the same hits without them.
+    binary = _Hits(
+        collected.n_users, collected.k, collected.user, collected.rank, collected.n_relevant
+    )
+    plain = {kk: binary.at(kk) for kk in ks}
+    graded = {kk: collected.at(kk) for kk in ks} if collected.gain is not None else plain
+    out: dict[str, Scores] = {}
+    for name in metrics:
+        per_k = {kk: _KERNELS[name]((graded if name == "ndcg" else plain)[kk], kk) for kk in ks}
+        out[name] = per_k[ks[0]] if scalar else per_k
+    return out
+
+
+def coverage(recommended: Any, n_items: int, k: Ks = 10) -> float | dict[int, float]:
+    """Catalog coverage at k: the share of the n_items items that appear in any top-k list.
+
+    Padding (-1) is ignored; an item counts once however many lists hold it.
+
+    Parameters
+    ----------
+    recommended : array of int, shape (n_users, list_length)
+        Item indices, best first; -1 pads short lists.
+    n_items : int
+        Size of the catalog (the denominator).
+    k : int or sequence of int, default 10
+        Cutoff; a sequence returns ``{k: share}``.
+
+    Returns
+    -------
+    float in [0, 1], or dict of them keyed by k
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coverage(np.array([[0, 1, 2], [1, 0, -1]]), n_items=10, k=2)
+    0.2
+    """
+    if isinstance(n_items, (bool, np.bool_)) or not isinstance(n_items, (int, np.integer)):
+        raise ConfigError(f"n_items must be a positive int; got {n_items!r}")
+    if n_items < 1:
+        raise ConfigError(f"n_items must be >= 1; got {n_items}")
+    ks, scalar = _parse_k(k)
+    arr = _check_items(_top(_as_recommended(recommended), max(ks)), int(n_items))
+    out = {}
+    for kk in ks:
+        top = arr[:, :kk]
+        seen = np.zeros(int(n_items), dtype=bool)
+        seen[top[top >= 0]] = True
+        out[kk] = float(np.count_nonzero(seen) / n_items)
+    return out[ks[0]] if scalar else out
