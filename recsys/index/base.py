@@ -1,0 +1,71 @@
+"""What every vector index shares: argument checks and the filter bookkeeping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys._checks import check_int
+from recsys.errors import ConfigError, DataError, NotFittedError
+
+
+def as_vectors(values: Any, what: str, dim: int | None = None) -> np.ndarray:
+    """A C-contiguous float32 2-D array of finite values (what faiss and BLAS want)."""
+    try:
+        array = np.ascontiguousarray(values, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} must be a numeric 2-D array: {exc}") from None
+    if array.ndim != 2:
+        raise DataError(f"{what} must be 2-D (rows x dimensions), got shape {array.shape}")
+    if dim is not None and array.shape[1] != dim:
+        raise DataError(f"{what} have {array.shape[1]} dimensions; the index has {dim}")
+    if not np.isfinite(array).all():
+        row = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+        raise DataError(f"{what} must be finite; row {row} holds NaN or inf")
+    return array
+
+
+class VectorIndex:
+    """Base of the indexes: ``build(vectors)`` then ``search(queries, k, ...)``.
+
+    Scores are inner products ``queries @ vectors.T``; on L2-normalized vectors that is
+    cosine similarity.
+    """
+
+    _vectors: np.ndarray | None = None
+
+    def build(self, vectors: Any) -> VectorIndex:
+        raise NotImplementedError
+
+    @property
+    def n_items(self) -> int:
+        return 0 if self._vectors is None else self._vectors.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return 0 if self._vectors is None else self._vectors.shape[1]
+
+    def _check_search(
+        self, queries: Any, k: Any, exclude: Any, allowed: Any,
+    ) -> tuple[np.ndarray, int, sp.csr_matrix | None, np.ndarray | None]:
+        if self._vectors is None:
+            raise NotFittedError(f"{type(self).__name__} is not built; call build() first")
+        queries = as_vectors(queries, "queries", self.dim)
+        k = check_int("k", k)
+        if exclude is not None:
+            if not sp.issparse(exclude):
+                raise ConfigError("exclude must be a scipy sparse matrix (queries x items)")
+            if exclude.shape != (len(queries), self.n_items):
+                raise DataError(f"exclude has shape {exclude.shape}; expected "
+                                f"{(len(queries), self.n_items)} (queries x items)")
+            exclude = sp.csr_matrix(exclude)
+            exclude.sort_indices()
+        if allowed is not None:
+            allowed = np.unique(np.asarray(allowed).ravel())
+            if allowed.size and (allowed.dtype.kind not in "iu" or allowed[0] < 0
+                                 or allowed[-1] >= self.n_items):
+                raise DataError(f"allowed must hold item positions in [0, {self.n_items})")
+            allowed = allowed.astype(np.int64)
+        return queries, k, exclude, allowed
