@@ -45,8 +45,9 @@ class BPR(FactorModel):
     Notes
     -----
     Users unknown at fit time cannot be folded in (BPR has no closed-form user step): they
-    follow ``on_unknown``. Defaults were checked on a validation split carved from the
-    MovieLens 100K training data (``benchmarks/tune_als.py`` prints the comparison).
+    follow ``on_unknown``. The defaults (64 factors, learning rate 0.05, 100 iterations)
+    have not been through a tuning study yet; tune them with :func:`recsys.tune` on a
+    validation split before relying on BPR.
 
     Examples
     --------
