@@ -13,12 +13,39 @@ from recsys.data.ids import IdIndex
 from recsys.errors import ColumnError, DataError
 
 
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python value (for readable error messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-likes
+        return False
+
+
 def _labels_of(value: Any, sep: str) -> list:
+    """The labels of one multi-label cell: a separated string, a list-like, or one scalar."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(sep) if part.strip()]
-    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-        return [v for v in value if not (isinstance(v, float) and np.isnan(v))]
-    return [] if pd.isna(value) else [value]
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray, pd.Series)):
+        return [v for v in value
+                if not _is_missing(v) and not (isinstance(v, str) and not v.strip())]
+    return [] if _is_missing(value) else [value]
+
+
+def _factorize_sorted(values: Any, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and uniques sorted when the labels are comparable, else in order of appearance."""
+    try:
+        try:
+            codes, uniques = pd.factorize(values, sort=True)
+        except TypeError:  # mixed types (1 and "a") cannot be sorted
+            codes, uniques = pd.factorize(values, sort=False)
+    except TypeError:
+        raise DataError(f"column {column!r} holds unhashable values (lists?); pass it as "
+                        "multilabel= if each cell lists several labels") from None
+    return codes, np.asarray(uniques)
 
 
 class Features:
@@ -107,20 +134,29 @@ class Features:
         if absent:
             raise ColumnError(f"column(s) {absent} not in the features frame; "
                               f"it has {list(df.columns)[:20]}")
-        if df[id].duplicated().any():
-            raise DataError(f"column {id!r} repeats id(s) "
-                            f"{df.loc[df[id].duplicated(), id].unique()[:5].tolist()}")
-        rows = index.to_index(df[id].to_numpy(), missing="ignore")
+        ids = df[id]
+        missing = ids.isna().to_numpy()
+        if missing.any():
+            raise DataError(f"column {id!r} has {int(missing.sum())} missing id(s) (NaN/None); "
+                            f"first at row {_scalar(df.index[int(np.flatnonzero(missing)[0])])!r}")
+        try:
+            repeated = ids.duplicated()
+        except TypeError:
+            raise DataError(f"column {id!r} holds unhashable ids") from None
+        if repeated.any():
+            raise DataError(f"column {id!r} repeats id(s) {ids[repeated].unique()[:5].tolist()}")
+        rows = index.to_index(ids, missing="ignore")
         if (rows < 0).any():
-            unknown = df[id].to_numpy()[rows < 0]
+            unknown = ids.to_numpy()[rows < 0]
+            first = _scalar(df.index[int(np.flatnonzero(rows < 0)[0])])
             raise DataError(f"{len(unknown)} id(s) in column {id!r} are not in the index, "
-                            f"e.g. {unknown[:5].tolist()}")
+                            f"e.g. {unknown[:5].tolist()} (first at row {first!r})")
         blocks: list[sp.csr_matrix] = []
         names: list[str] = []
         for column in categorical:
             values = df[column]
             present = values.notna().to_numpy()
-            codes, uniques = pd.factorize(values[present], sort=True)
+            codes, uniques = _factorize_sorted(values[present], column)
             blocks.append(sp.csr_matrix(
                 (np.ones(len(codes), np.float32), (rows[present], codes)),
                 shape=(len(index), len(uniques))))
@@ -129,7 +165,7 @@ class Features:
             labels = [_labels_of(v, sep) for v in df[column]]
             lengths = np.fromiter((len(x) for x in labels), np.int64, len(labels))
             flat = pd.Series([x for group in labels for x in group], dtype=object)
-            codes, uniques = pd.factorize(flat, sort=True)
+            codes, uniques = _factorize_sorted(flat, column)
             matrix = sp.csr_matrix(
                 (np.ones(len(codes), np.float32), (np.repeat(rows, lengths), codes)),
                 shape=(len(index), len(uniques)))
@@ -138,11 +174,12 @@ class Features:
             blocks.append(matrix)
             names += [f"{column}={u}" for u in uniques]
         for column in numeric:
-            values = pd.to_numeric(df[column], errors="coerce").to_numpy(np.float64)
+            values = pd.to_numeric(df[column], errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan)
             bad = ~np.isfinite(values)
             if bad.any():
                 raise DataError(f"numeric column {column!r} has a missing/non-numeric value at "
-                                f"row {df.index[int(np.flatnonzero(bad)[0])]!r}")
+                                f"row {_scalar(df.index[int(np.flatnonzero(bad)[0])])!r}")
             if scale:
                 std = values.std()
                 values = (values - values.mean()) / (std if std > 0 else 1.0)

@@ -10,64 +10,163 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.data.ids import IdIndex
-from recsys.errors import ColumnError, DataError
+from recsys.data.ids import IdIndex, as_id_array
+from recsys.errors import ColumnError, ConfigError, DataError
 
 DUPLICATE_POLICIES = ("sum", "max", "first", "last")
 
 
-def _factorize_ids(values: Any, column: str, labels: pd.Index) -> tuple[np.ndarray, IdIndex]:
-    """Codes and IdIndex for one id column; raises on missing or empty ids, naming the row."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    missing = codes < 0
-    if missing.any():
+def _first_unhashable(values: pd.Series) -> int:
+    for position, value in enumerate(values):
+        try:
+            hash(value)
+        except TypeError:
+            return position
+    return 0
+
+
+def _as_plain_index(uniques: pd.Index) -> pd.Index:
+    """factorize uniques as an Index with a numpy dtype or pandas' string dtype (no categorical,
+    nullable or tz-aware Index, whose lookups and conversions behave differently)."""
+    dtype = uniques.dtype
+    if isinstance(dtype, np.dtype) and not isinstance(uniques, pd.CategoricalIndex):
+        return uniques if type(uniques) is pd.Index else pd.Index(uniques, dtype=dtype)
+    if isinstance(dtype, pd.StringDtype):
+        return uniques
+    values = uniques.to_numpy()
+    return pd.Index(values, dtype=values.dtype)
+
+
+def _blank_ids(uniques: pd.Index) -> np.ndarray:
+    """Positions in ``uniques`` of empty or whitespace-only string (or bytes) ids."""
+    dtype = uniques.dtype
+    if isinstance(dtype, pd.StringDtype) and len(uniques) > 1000:
+        if dtype.storage == "pyarrow":  # Arrow kernels on the Arrow buffer: no copy, bit masks
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            text = pa.array(uniques.array)
+            blank = pc.or_(pc.equal(pc.binary_length(text), 0), pc.utf8_is_space(text))
+            return np.flatnonzero(blank.to_numpy(zero_copy_only=False))
+        text = uniques.str
+        return np.flatnonzero(np.asarray((text.len() == 0) | text.isspace(), dtype=bool))
+    if not isinstance(dtype, pd.StringDtype) and dtype.kind != "O":
+        return np.empty(0, dtype=np.int64)
+    return np.fromiter(
+        (k for k, u in enumerate(uniques.tolist())
+         if isinstance(u, (str, bytes)) and not u.strip()),
+        dtype=np.int64,
+    )
+
+
+def _factorize_ids(values: pd.Series, column: str, labels: pd.Index) -> tuple[np.ndarray, IdIndex]:
+    """Codes and IdIndex for one id column; raises on missing, empty or unhashable ids, naming
+    the row."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        row = _first_unhashable(values)
+        raise DataError(
+            f"column {column!r} has an unhashable id {_scalar(values.iloc[row])!r} at row "
+            f"{_row(labels, row)}; "
+            "ids must be hashable (int, str, tuple, ...)"
+        ) from None
+    if len(codes) and codes.min() < 0:  # no n-sized temporary unless something is missing
+        missing = codes < 0
         row = int(np.flatnonzero(missing)[0])
         raise DataError(
             f"column {column!r} has {int(missing.sum())} missing id(s) (NaN/None); "
-            f"first at row {labels[row]!r}"
+            f"first at row {_row(labels, row)}"
         )
-    uniques = np.asarray(uniques)  # pandas string arrays become object arrays
-    if uniques.dtype == object:
-        empty = np.flatnonzero(
-            np.fromiter((isinstance(u, str) and not u.strip() for u in uniques), bool, len(uniques))
+    uniques = _as_plain_index(uniques)
+    blank = _blank_ids(uniques)
+    if len(blank):
+        rows = np.flatnonzero(np.isin(codes, blank))
+        raise DataError(
+            f"column {column!r} has {len(rows)} empty id(s) ({uniques[blank[0]]!r}); first at "
+            f"row {_row(labels, rows[0])}"
         )
-        if len(empty):
-            row = int(np.flatnonzero(codes == empty[0])[0])
-            raise DataError(f"column {column!r} has an empty id at row {labels[row]!r}")
-    return codes.astype(np.int64, copy=False), IdIndex(uniques)
+    return codes.astype(np.int64, copy=False), IdIndex._from_unique(uniques)
 
 
-def _check_weights(weights: np.ndarray, column: str, labels: pd.Index, allow_negative: bool) -> None:
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_weights(
+    weights: np.ndarray, column: str, labels: pd.Index, allow_negative: bool
+) -> None:
     bad = ~np.isfinite(weights)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"column {column!r} has {int(bad.sum())} NaN/inf weight(s); first at row "
-            f"{labels[row]!r} (value {weights[row]!r})"
+            f"{_row(labels, row)} (value {float(weights[row])!r})"
         )
-    if not allow_negative and (weights < 0).any():
-        row = int(np.flatnonzero(weights < 0)[0])
+    if not allow_negative:
+        negative = weights < 0
+        if negative.any():
+            row = int(np.flatnonzero(negative)[0])
+            raise DataError(
+                f"column {column!r} has {int(negative.sum())} negative weight(s); first at row "
+                f"{_row(labels, row)} (value {float(weights[row])!r}); pass allow_negative=True to "
+                "keep negative feedback"
+            )
+    huge = np.abs(weights) > _FLOAT32_MAX
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
         raise DataError(
-            f"column {column!r} has negative weight {weights[row]!r} at row {labels[row]!r}; "
-            "pass allow_negative=True to keep negative feedback"
+            f"column {column!r} has weight {float(weights[row])!r} at row {_row(labels, row)}, "
+            "beyond the float32 range of the matrix"
         )
 
 
-def _numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A numeric column as float64 (int64 kept for integer columns, datetimes as epoch s)."""
+def _numeric_column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    """A weight or timestamp column as numbers: float64, or int64 for integer columns without
+    missing values; datetimes (naive, tz-aware, or ISO 8601 strings for timestamps) become
+    epoch seconds (int64). Missing values come back as NaN and are reported by the caller."""
     series = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(series):
-        if series.isna().any():
-            row = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise DataError(f"column {column!r} has a missing time at row {frame.index[row]!r}")
-        return series.to_numpy().astype("datetime64[s]").astype(np.int64)
+    if isinstance(series, pd.DataFrame):
+        raise ColumnError(f"column {column!r} appears more than once in the frame")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return _epoch_seconds(series, column, frame.index)
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else None
+    if kind == "i":  # plain numpy numbers: no parsing needed
+        return series.to_numpy(dtype=np.int64)
+    if kind in ("u", "f", "b"):
+        return series.to_numpy(dtype=np.float64)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(series.cat.categories.dtype)
     try:
         values = pd.to_numeric(series, errors="raise")
     except (TypeError, ValueError) as exc:
-        raise DataError(f"column {column!r} must be numeric: {exc}") from None
-    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_unsigned_integer_dtype(values):
-        return np.asarray(values, dtype=np.int64)
-    return np.asarray(values, dtype=np.float64)
+        if what == "timestamp":
+            try:
+                parsed = pd.to_datetime(series, utc=True, format="ISO8601")
+            except (TypeError, ValueError, OverflowError):
+                pass
+            else:
+                return _epoch_seconds(parsed, column, frame.index)
+        raise DataError(f"column {column!r} ({what}) must be numeric: {exc}") from None
+    dtype = values.dtype
+    if pd.api.types.is_complex_dtype(dtype):
+        raise DataError(f"column {column!r} ({what}) must hold real numbers, got {dtype}")
+    if (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_unsigned_integer_dtype(dtype)
+            and not values.hasnans):
+        return values.to_numpy(dtype=np.int64)
+    try:
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DataError(f"column {column!r} ({what}) must be numeric: {exc}") from None
+
+
+def _epoch_seconds(series: pd.Series, column: str, labels: pd.Index) -> np.ndarray:
+    missing = series.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise DataError(f"column {column!r} has a missing time at row {_row(labels, row)}")
+    if getattr(series.dtype, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series.to_numpy().astype("datetime64[s]").astype(np.int64)
 
 
 class Interactions:
@@ -113,16 +212,19 @@ class Interactions:
         report: Sequence[dict] = (),
     ) -> None:
         matrix = sp.csr_matrix(matrix, dtype=np.float32)
-        if not matrix.has_sorted_indices:
+        if not matrix.has_canonical_format:  # unsorted indices or repeated (row, column)
             if timestamps is not None:
-                raise DataError("timestamps need a CSR matrix with sorted indices")
-            matrix.sort_indices()
+                raise DataError("timestamps need a CSR matrix with sorted, unique indices")
+            matrix.sum_duplicates()
         if matrix.shape != (len(users), len(items)):
             raise DataError(
-                f"matrix shape {matrix.shape} does not match {len(users)} users x {len(items)} items"
+                f"matrix shape {matrix.shape} does not match {len(users)} users x "
+                f"{len(items)} items"
             )
-        if timestamps is not None and len(timestamps) != matrix.nnz:
-            raise DataError(f"{len(timestamps)} timestamps for {matrix.nnz} stored entries")
+        if timestamps is not None:
+            timestamps = np.asarray(timestamps)
+            if timestamps.shape != (matrix.nnz,):
+                raise DataError(f"{len(timestamps)} timestamps for {matrix.nnz} stored entries")
         self.matrix = matrix
         self.users = users
         self.items = items
@@ -147,48 +249,86 @@ class Interactions:
         ----------
         df : pandas.DataFrame
         user, item : str
-            Id columns; ids may be of any hashable type (int, str, mixed).
+            Id columns. Ids may be of any hashable type (int, str, mixed, huge integers,
+            categorical); ids equal in Python (``1``, ``1.0``, ``True``) are one id.
         weight : str, optional
             Column of weights (ratings, play counts); every row counts 1 when omitted.
         timestamp : str, optional
-            Column of event times (numbers or datetimes), kept for temporal splits.
+            Column of event times: numbers (kept as given), datetimes (naive or tz-aware,
+            stored as epoch seconds) or ISO 8601 strings (parsed as datetimes).
         duplicates : {"sum", "max", "first", "last"}
-            How repeated (user, item) pairs merge. "first"/"last" follow row order; with a
-            timestamp column, "sum" and "max" keep the latest timestamp of the pair.
+            How repeated (user, item) pairs merge into one entry. "first"/"last" keep the
+            weight of the earliest/latest event: by timestamp when there is a timestamp
+            column (equal times fall back to row order), else by row order. The merged entry's
+            timestamp is that event's time for "first"/"last" and the pair's latest time for
+            "sum"/"max". Sums are computed in float64, then stored as float32.
         allow_negative : bool
             Accept negative weights (explicit negative feedback).
 
         Returns
         -------
         Interactions
+            Its ``report`` has one "ingest" line: rows in, entries out, how many repeated
+            pairs were merged. No row is ever dropped silently: a row is either merged into
+            its pair's entry or the whole call raises.
 
         Raises
         ------
         recsys.errors.ColumnError
-            A named column is missing.
+            A named column is missing (or appears twice).
         recsys.errors.DataError
-            Empty frame, missing or empty ids, NaN/inf or negative weights; the message names
-            the column and the first offending row label.
+            Empty frame; missing (NaN/None), empty or unhashable ids; NaN/inf weights,
+            negative weights, weights beyond float32; missing or non-numeric timestamps; an
+            unknown ``duplicates`` policy. The message names the column and the first
+            offending row label.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"u": [1, 1, 2], "i": ["x", "x", "y"], "r": [4.0, 5.0, 3.0],
+        ...                    "t": [10, 20, 30]})
+        >>> inter = Interactions.from_pandas(df, "u", "i", weight="r", timestamp="t",
+        ...                                  duplicates="last")
+        >>> inter.to_pandas().values.tolist()
+        [[1, 'x', 5.0, 20], [2, 'y', 3.0, 30]]
+        >>> try:
+        ...     Interactions.from_pandas(df.assign(r=[4.0, -1.0, 3.0]), "u", "i", weight="r")
+        ... except DataError as exc:
+        ...     print(exc)  # doctest: +ELLIPSIS
+        column 'r' has 1 negative weight(s); first at row 1 (value -1.0); pass allow_negative...
         """
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        if duplicates not in DUPLICATE_POLICIES:
+            raise DataError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
         wanted = [c for c in (user, item, weight, timestamp) if c is not None]
         missing = [c for c in wanted if c not in df.columns]
         if missing:
             raise ColumnError(
                 f"column(s) {missing} not in the frame; it has {list(df.columns)[:20]}"
             )
+        if not df.columns.is_unique:
+            repeated = [c for c in dict.fromkeys(wanted) if np.sum(df.columns == c) > 1]
+            if repeated:
+                raise ColumnError(f"column(s) {repeated} appear more than once in the frame")
         if len(df) == 0:
-            raise DataError("the interactions frame is empty")
-        weights = _numeric_column(df, weight).astype(np.float64) if weight is not None else None
-        times = _numeric_column(df, timestamp) if timestamp is not None else None
-        if times is not None and not np.isfinite(times).all():
+            raise DataError("the interactions frame is empty (0 rows)")
+        labels = df.index
+        weights = None
+        if weight is not None:
+            weights = _numeric_column(df, weight, "weight").astype(np.float64, copy=False)
+            _check_weights(weights, weight, labels, allow_negative)
+        times = _numeric_column(df, timestamp, "timestamp") if timestamp is not None else None
+        if times is not None and times.dtype.kind == "f" and not np.isfinite(times).all():
             row = int(np.flatnonzero(~np.isfinite(times))[0])
-            raise DataError(f"column {timestamp!r} has a missing timestamp at row {df.index[row]!r}")
-        return cls._build(
-            df[user], df[item], weights, times, duplicates, allow_negative,
-            names=(user, item, weight or "weight"), labels=df.index,
-        )
+            raise DataError(
+                f"column {timestamp!r} has a missing or infinite timestamp at row "
+                f"{_row(labels, row)}"
+            )
+        rows, users = _factorize_ids(df[user], user, labels)
+        cols, items = _factorize_ids(df[item], item, labels)
+        return cls._build(rows, cols, users, items, weights, times, duplicates,
+                          (user, item), labels)
 
     @classmethod
     def from_arrays(
@@ -202,19 +342,38 @@ class Interactions:
     ) -> Interactions:
         """Build from parallel arrays of user ids, item ids and optional weights/timestamps.
 
+        Same rules as :meth:`from_pandas`; error messages name the columns "user", "item",
+        "weight", "timestamp" and the position in the arrays.
+
         Examples
         --------
         >>> inter = Interactions.from_arrays([1, 1, 2], [10, 20, 10], weights=[5.0, 3.0, 4.0])
         >>> inter.matrix.toarray().tolist()
         [[5.0, 3.0], [4.0, 0.0]]
+        >>> Interactions.from_arrays([1, "a"], ["x", "y"]).users.ids.tolist()
+        [1, 'a']
         """
-        frame = pd.DataFrame({"user": np.asarray(users), "item": np.asarray(items)})
+        columns = {"user": users, "item": items}
         if weights is not None:
-            frame["weight"] = np.asarray(weights)
+            columns["weight"] = weights
         if timestamps is not None:
-            frame["timestamp"] = np.asarray(timestamps)
+            columns["timestamp"] = timestamps
+        frame = {}
+        for name, values in columns.items():
+            if isinstance(values, (pd.Series, pd.Index)):
+                frame[name] = pd.Series(values.array, copy=False)
+            elif isinstance(values, np.ndarray) and values.ndim == 1:
+                frame[name] = values
+            else:
+                frame[name] = as_id_array(values) if name in ("user", "item") else np.asarray(
+                    values)
+            if np.ndim(frame[name]) != 1:
+                raise DataError(f"{name}s must be one-dimensional, got shape {np.shape(values)}")
+        lengths = {name: len(values) for name, values in frame.items()}
+        if len(set(lengths.values())) > 1:
+            raise DataError(f"arrays of different lengths: {lengths}")
         return cls.from_pandas(
-            frame, "user", "item",
+            pd.DataFrame(frame), "user", "item",
             weight="weight" if weights is not None else None,
             timestamp="timestamp" if timestamps is not None else None,
             duplicates=duplicates, allow_negative=allow_negative,
@@ -232,9 +391,31 @@ class Interactions:
         allow_negative: bool = False,
         **read_kwargs: Any,
     ) -> Interactions:
-        """Read events from a CSV file (``read_kwargs`` go to :func:`pandas.read_csv`)."""
+        """Read events from a CSV file, loading only the needed columns.
+
+        ``read_kwargs`` go to :func:`pandas.read_csv` (``sep``, ``names``, ``dtype``, ...).
+        Ids are parsed as pandas infers them: pass ``dtype={"user_id": str}`` to keep ids
+        such as ``"007"`` verbatim.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+        >>> _ = path.write_text("user_id,item_id,rating\\nu1,i1,5\\nu2,i1,3\\n")
+        >>> Interactions.read_csv(path, weight="rating").matrix.toarray().ravel().tolist()
+        [5.0, 3.0]
+        """
         columns = [c for c in (user, item, weight, timestamp) if c is not None]
-        frame = pd.read_csv(path, **{"usecols": lambda c: c in columns, **read_kwargs})
+        try:
+            frame = pd.read_csv(path, **{"usecols": columns, **read_kwargs})
+        except ValueError as exc:
+            if "usecols" not in str(exc).lower():
+                raise DataError(f"cannot read {path}: {exc}") from None
+            header = pd.read_csv(path, **{**read_kwargs, "nrows": 0, "usecols": None})
+            absent = [c for c in columns if c not in header.columns]
+            raise ColumnError(
+                f"column(s) {absent} not in {path}; it has {list(header.columns)[:20]}"
+            ) from None
         return cls.from_pandas(frame, user, item, weight, timestamp, duplicates, allow_negative)
 
     @classmethod
@@ -248,7 +429,16 @@ class Interactions:
         duplicates: str = "sum",
         allow_negative: bool = False,
     ) -> Interactions:
-        """Read events from a Parquet file or directory (pyarrow), loading only needed columns."""
+        """Read events from a Parquet file or directory (pyarrow), loading only needed columns.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.parquet"
+        >>> pd.DataFrame({"user_id": [1, 2], "item_id": ["a", "a"]}).to_parquet(path)
+        >>> Interactions.read_parquet(path).shape
+        (2, 1)
+        """
         import pyarrow.parquet as pq
 
         columns = [c for c in (user, item, weight, timestamp) if c is not None]
@@ -257,38 +447,46 @@ class Interactions:
             absent = [c for c in columns if c not in schema_names]
             if absent:
                 raise ColumnError(f"column(s) {absent} not in {path}; it has {schema_names[:20]}")
-        frame = pd.read_parquet(path, columns=columns, engine="pyarrow")
+        frame = pd.read_parquet(path, columns=list(dict.fromkeys(columns)), engine="pyarrow")
         return cls.from_pandas(frame, user, item, weight, timestamp, duplicates, allow_negative)
 
     @classmethod
     def _build(
         cls,
-        user_values: Any,
-        item_values: Any,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        users: IdIndex,
+        items: IdIndex,
         weights: np.ndarray | None,
         times: np.ndarray | None,
         duplicates: str,
-        allow_negative: bool,
-        names: tuple[str, str, str],
+        names: tuple[str, str],
         labels: pd.Index,
     ) -> Interactions:
-        if duplicates not in DUPLICATE_POLICIES:
-            raise DataError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
-        rows, users = _factorize_ids(user_values, names[0], labels)
-        cols, items = _factorize_ids(item_values, names[1], labels)
-        if weights is not None:
-            _check_weights(weights, names[2], labels, allow_negative)
         n_rows = len(rows)
         shape = (len(users), len(items))
         if times is None and duplicates == "sum":
-            data = np.ones(n_rows, np.float32) if weights is None else weights.astype(np.float32)
+            # scipy sums repeated (row, column) pairs while converting; sum weights in float64
+            data = np.ones(n_rows, np.float32) if weights is None else weights
             matrix = sp.coo_matrix((data, (rows, cols)), shape=shape).tocsr()
             timestamps = None
         else:
             matrix, timestamps = _merge_sorted(rows, cols, weights, times, duplicates, shape)
+        if matrix.dtype != np.float32:
+            with np.errstate(over="ignore"):
+                matrix.data = matrix.data.astype(np.float32)
+            overflow = ~np.isfinite(matrix.data)
+            if overflow.any():
+                entry = int(np.flatnonzero(overflow)[0])
+                user_row = int(np.searchsorted(matrix.indptr, entry, side="right") - 1)
+                raise DataError(
+                    f"the summed weight of user {_scalar(users.ids[user_row])!r} and item "
+                    f"{_scalar(items.ids[matrix.indices[entry]])!r} overflows float32 "
+                    f"(columns {names[0]!r}, {names[1]!r})"
+                )
+        merged = n_rows - matrix.nnz
         report = [{"step": "ingest", "rows_in": n_rows, "rows_out": matrix.nnz,
-                   "reason": f"{n_rows - matrix.nnz} duplicate (user, item) rows merged "
-                             f"by {duplicates!r}"}]
+                   "reason": f"{merged} repeated (user, item) row(s) merged by {duplicates!r}"}]
         return cls(matrix, users, items, timestamps, report)
 
     # ------------------------------------------------------------------ views
@@ -314,7 +512,15 @@ class Interactions:
 
     @property
     def report(self) -> pd.DataFrame:
-        """What happened to the input rows: one line per step with rows in, rows out, why."""
+        """What happened to the input rows: one line per step with rows in, rows out, dropped
+        (rows in - rows out) and why.
+
+        Examples
+        --------
+        >>> inter = Interactions.from_arrays(["a", "a", "b"], ["x", "x", "y"])
+        >>> inter.report[["step", "rows_in", "rows_out", "dropped"]].values.tolist()
+        [['ingest', 3, 2, 1]]
+        """
         frame = pd.DataFrame(list(self._report), columns=["step", "rows_in", "rows_out", "reason"])
         frame.insert(3, "dropped", frame["rows_in"] - frame["rows_out"])
         return frame
@@ -333,7 +539,10 @@ class Interactions:
         return rows, self.matrix.indices.astype(np.int64), self.matrix.data
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per stored entry with external ids: user, item, weight[, timestamp]."""
+        """One row per stored entry with external ids: user, item, weight[, timestamp].
+
+        Rows come in CSR order (by user index, then item index).
+        """
         rows, cols, data = self.entries()
         frame = pd.DataFrame({
             "user": self.users.to_ids(rows),
@@ -348,16 +557,32 @@ class Interactions:
         """Keep the stored entries where ``mask`` (in CSR order) is true; ids keep their index.
 
         Train and test sets made this way share the same ``users`` and ``items`` maps, so
-        their matrices align.
+        their matrices align. The report gains one line (``step``, ``reason``).
+
+        Examples
+        --------
+        >>> inter = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "y"])
+        >>> part = inter.select([True, False, True], step="demo")
+        >>> part.nnz, part.shape, part.users is inter.users
+        (2, (2, 2), True)
         """
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (self.nnz,):
-            raise DataError(f"mask must have one value per stored entry ({self.nnz})")
-        rows, cols, data = self.entries()
-        matrix = sp.csr_matrix((data[mask], (rows[mask], cols[mask])), shape=self.shape)
-        matrix.sort_indices()
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (self.nnz,):
+            raise DataError(
+                f"mask must be a boolean array with one value per stored entry ({self.nnz}), "
+                f"got {mask.dtype} of shape {mask.shape}"
+            )
+        source = self.matrix
+        kept_per_row = np.add.reduceat(mask, source.indptr[:-1]) if self.nnz else None
+        indptr = np.zeros(self.n_users + 1, dtype=source.indptr.dtype)
+        if kept_per_row is not None:
+            kept_per_row[np.diff(source.indptr) == 0] = 0  # reduceat quirk on empty rows
+            np.cumsum(kept_per_row, out=indptr[1:])
+        matrix = sp.csr_matrix((source.data[mask], source.indices[mask], indptr), shape=self.shape)
+        matrix.has_sorted_indices = True
+        matrix.has_canonical_format = True
         timestamps = self.timestamps[mask] if self.timestamps is not None else None
-        entry = {"step": step, "rows_in": self.nnz, "rows_out": int(mask.sum()), "reason": reason}
+        entry = {"step": step, "rows_in": self.nnz, "rows_out": int(matrix.nnz), "reason": reason}
         return Interactions(matrix, self.users, self.items, timestamps, self._report + (entry,))
 
     def with_matrix(self, matrix: sp.spmatrix) -> Interactions:
@@ -369,52 +594,69 @@ class Interactions:
 
     def filter(self, min_user: int = 1, min_item: int = 1) -> Interactions:
         """Iterated k-core: drop users with fewer than ``min_user`` and items with fewer than
-        ``min_item`` interactions until both hold. Dropped users/items leave the id maps.
+        ``min_item`` stored entries, again and again until both hold for everyone left.
+        Dropped users/items leave the id maps (indices are renumbered in the original order).
 
-        The report records how many entries, users and items each pass removed.
+        The report records how many entries, users and items were removed.
 
         Examples
         --------
         >>> inter = Interactions.from_arrays([1, 1, 2, 3], ["a", "b", "a", "a"])
         >>> inter.filter(min_item=2).items.ids.tolist()
         ['a']
+        >>> inter.filter(min_user=2, min_item=2).nnz   # user 1 loses "b", then has one entry
+        0
         """
-        matrix = self.matrix
+        for name, value in (("min_user", min_user), ("min_item", min_item)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        rows, cols, data = self.entries()
+        alive = np.ones(self.nnz, dtype=bool)
         keep_users = np.ones(self.n_users, bool)
         keep_items = np.ones(self.n_items, bool)
-        binary = matrix.copy()
-        binary.data = np.ones_like(binary.data)
         while True:
-            sub = binary[keep_users][:, keep_items]
-            user_counts = np.asarray(sub.sum(axis=1)).ravel()
-            item_counts = np.asarray(sub.sum(axis=0)).ravel()
-            bad_users = user_counts < min_user
-            bad_items = item_counts < min_item
+            user_counts = np.bincount(rows[alive], minlength=self.n_users)
+            item_counts = np.bincount(cols[alive], minlength=self.n_items)
+            bad_users = keep_users & (user_counts < min_user)
+            bad_items = keep_items & (item_counts < min_item)
             if not bad_users.any() and not bad_items.any():
                 break
-            keep_users[np.flatnonzero(keep_users)[bad_users]] = False
-            keep_items[np.flatnonzero(keep_items)[bad_items]] = False
-        rows, cols, data = self.entries()
-        mask = keep_users[rows] & keep_items[cols]
+            keep_users &= ~bad_users
+            keep_items &= ~bad_items
+            alive &= keep_users[rows] & keep_items[cols]
         user_map = np.cumsum(keep_users) - 1
         item_map = np.cumsum(keep_items) - 1
+        new_rows = user_map[rows[alive]]
+        indptr = np.zeros(int(keep_users.sum()) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(new_rows, minlength=len(indptr) - 1), out=indptr[1:])
         new = sp.csr_matrix(
-            (data[mask], (user_map[rows[mask]], item_map[cols[mask]])),
-            shape=(int(keep_users.sum()), int(keep_items.sum())),
+            (data[alive], item_map[cols[alive]].astype(self.matrix.indices.dtype), indptr),
+            shape=(len(indptr) - 1, int(keep_items.sum())),
         )
-        new.sort_indices()
-        timestamps = self.timestamps[mask] if self.timestamps is not None else None
+        new.has_sorted_indices = True  # column renumbering keeps the order inside a row
+        new.has_canonical_format = True
+        timestamps = self.timestamps[alive] if self.timestamps is not None else None
         reason = (f"k-core min_user={min_user}, min_item={min_item}: removed "
                   f"{int((~keep_users).sum())} users, {int((~keep_items).sum())} items")
-        entry = {"step": "filter", "rows_in": self.nnz, "rows_out": int(mask.sum()),
+        entry = {"step": "filter", "rows_in": self.nnz, "rows_out": int(alive.sum()),
                  "reason": reason}
         return Interactions(
             new,
-            IdIndex(self.users.ids[keep_users]),
-            IdIndex(self.items.ids[keep_items]),
+            IdIndex._from_unique(self.users._lookup[keep_users]),
+            IdIndex._from_unique(self.items._lookup[keep_items]),
             timestamps,
             self._report + (entry,),
         )
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python value (for readable error messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _row(labels: pd.Index, position: Any) -> str:
+    """The row label at ``position``, as shown in error messages."""
+    return repr(_scalar(labels[int(position)]))
 
 
 def _is_dir(path: Any) -> bool:
@@ -431,9 +673,13 @@ def _merge_sorted(
     duplicates: str,
     shape: tuple[int, int],
 ) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """Canonical CSR (and aligned timestamps) from events, merging repeats by ``duplicates``."""
+    """Canonical CSR (and aligned timestamps) from events, merging repeats by ``duplicates``.
+
+    Events are ordered by (row, column), then by time when given, then by input position
+    (all sorts are stable), so "first"/"last" pick the earliest/latest event of a pair.
+    """
     key = rows * shape[1] + cols
-    order = np.argsort(key, kind="stable")  # stable keeps row order inside a pair
+    order = np.lexsort((times, key)) if times is not None else np.argsort(key, kind="stable")
     key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], len(key)] - 1
@@ -449,17 +695,13 @@ def _merge_sorted(
     timestamps = None
     if times is not None:
         sorted_times = times[order]
-        if duplicates == "first":
-            timestamps = sorted_times[starts]
-        elif duplicates == "last":
-            timestamps = sorted_times[ends]
-        else:
-            timestamps = np.maximum.reduceat(sorted_times, starts)
+        timestamps = sorted_times[starts] if duplicates == "first" else sorted_times[ends]
     unique_keys = key[starts]
     out_rows = unique_keys // shape[1]
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(out_rows, minlength=shape[0]), out=indptr[1:])
     indices = (unique_keys % shape[1]).astype(np.int32)
-    matrix = sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=shape)
+    matrix = sp.csr_matrix((data, indices, indptr), shape=shape)
     matrix.has_sorted_indices = True
+    matrix.has_canonical_format = True
     return matrix, timestamps

@@ -9,15 +9,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.errors import ConfigError, DataError
+
 
 def _csr_copy(matrix: sp.spmatrix) -> sp.csr_matrix:
     out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-    out.sort_indices()
+    out.sum_duplicates()  # canonical: sorted indices, one entry per (row, column)
     return out
 
 
 def _document_frequency_idf(matrix: sp.csr_matrix, smooth: bool) -> np.ndarray:
-    n_docs = matrix.shape[0]
+    """IDF of every column; ``df`` counts the stored entries of the column."""
+    n_docs = max(matrix.shape[0], 1)
     df = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
     if smooth:
         return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
@@ -26,6 +29,9 @@ def _document_frequency_idf(matrix: sp.csr_matrix, smooth: bool) -> np.ndarray:
 
 def tfidf(matrix: sp.spmatrix) -> sp.csr_matrix:
     """TF-IDF: each value times ``log((1 + n_rows) / (1 + df)) + 1`` of its column.
+
+    ``df`` is the number of rows holding the column. This is scikit-learn's
+    ``TfidfTransformer(norm=None, smooth_idf=True)``; the input is not modified.
 
     Examples
     --------
@@ -42,20 +48,42 @@ def tfidf(matrix: sp.spmatrix) -> sp.csr_matrix:
 def bm25(matrix: sp.spmatrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
     """Okapi BM25 weights: saturating term frequency, row-length normalisation, column IDF.
 
-    ``w = idf * v * (k1 + 1) / (v + k1 * (1 - b + b * len(row) / mean_len))`` with
-    ``idf = log(n_rows) - log(1 + df)``.
+    ``w = idf * v * (k1 + 1) / (v + k1 * (1 - b + b * L_row / mean(L)))`` with
+    ``L_row`` the row's sum of values (a document's length in words: for a binary matrix, its
+    number of entries), the mean over all rows, and ``idf = log(n_rows) - log(1 + df)``
+    (``df``: rows holding the column). This equals ``implicit``'s ``bm25_weight(X, K1=k1,
+    B=b)``; the input is not modified.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        Rows are documents (users), columns terms (items); values are term frequencies.
+    k1 : float
+        Term-frequency saturation, ``>= 0``.
+    b : float
+        Length normalisation, in ``[0, 1]``.
 
     Examples
     --------
     >>> m = sp.csr_matrix([[3.0, 1.0], [0.0, 1.0], [0.0, 2.0]])
     >>> bm25(m).shape
     (3, 2)
+    >>> bool(bm25(m)[0, 0] > 0)   # held by one row of three: positive IDF
+    True
     """
+    if not (k1 >= 0 and 0 <= b <= 1):
+        raise ConfigError(f"bm25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1!r}, b={b!r}")
     out = _csr_copy(matrix)
-    lengths = np.diff(out.indptr)
-    mean_length = max(lengths.mean(), 1e-12)
+    if out.nnz == 0:
+        return out
+    counts = np.diff(out.indptr)
+    rows = np.repeat(np.arange(out.shape[0]), counts)
+    lengths = np.bincount(rows, weights=out.data, minlength=out.shape[0])
+    mean_length = lengths.mean()
+    if mean_length <= 0:
+        raise DataError("bm25 needs rows with a positive mean sum of values")
     length_norm = (1.0 - b) + b * lengths / mean_length
-    row_of_entry = np.repeat(length_norm, lengths)
+    row_of_entry = np.repeat(length_norm, counts)
     idf = _document_frequency_idf(out, smooth=False)[out.indices]
     data = out.data.astype(np.float64)
     out.data = (idf * data * (k1 + 1.0) / (data + k1 * row_of_entry)).astype(np.float32)
@@ -65,11 +93,31 @@ def bm25(matrix: sp.spmatrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix
 def log_confidence(matrix: sp.spmatrix, alpha: float = 1.0, epsilon: float = 1.0) -> sp.csr_matrix:
     """Hu, Koren & Volinsky (2008) log confidence: ``1 + alpha * log(1 + v / epsilon)``.
 
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        Non-negative counts (plays, clicks).
+    alpha : float
+        Scale, ``>= 0``.
+    epsilon : float
+        Count unit, ``> 0``.
+
+    Raises
+    ------
+    recsys.errors.DataError
+        A value is ``<= -epsilon`` (the logarithm is undefined).
+
     Examples
     --------
-    >>> log_confidence(sp.csr_matrix([[0.0, 9.0]]), alpha=1.0).data.round(3).tolist()
+    >>> [round(float(v), 3) for v in log_confidence(sp.csr_matrix([[0.0, 9.0]])).data]
     [3.303]
     """
+    if not (alpha >= 0 and epsilon > 0):
+        raise ConfigError(f"log_confidence needs alpha >= 0 and epsilon > 0, got "
+                          f"alpha={alpha!r}, epsilon={epsilon!r}")
     out = _csr_copy(matrix)
+    if out.nnz and out.data.min() <= -epsilon:
+        raise DataError(f"log_confidence needs values > -epsilon ({-epsilon}); "
+                        f"got {float(out.data.min())}")
     out.data = (1.0 + alpha * np.log1p(out.data / epsilon)).astype(np.float32)
     return out
