@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,8 @@ def evaluate(
     k: int | Sequence[int] = 10,
     metrics: Sequence[str] = ACCURACY_METRICS,
     show_progress: bool = False,
+    beyond: bool = False,
+    item_features: Any = None,
 ) -> EvaluationResult:
     """Score a fitted model on held-out interactions by ranking the whole catalog.
 
@@ -104,6 +107,17 @@ def evaluate(
         Names of per-user kernels in :mod:`recsys.evaluation.metrics`.
     show_progress : bool
         Progress bar over batches of users.
+    beyond : bool
+        Also measure the lists themselves (:mod:`recsys.evaluation.metrics`): per user
+        ``novelty@k``, ``arp@k`` (average recommended popularity) and ``diversity@k``
+        (intra-list diversity); in the summary also ``gini@k`` of exposure and
+        ``personalization@k``. Popularity comes from ``train`` when given, else from the
+        model's training data.
+    item_features : Features or array (n_items, n_features), optional
+        Item vectors for ``diversity@k``: a :class:`~recsys.data.features.Features` (rows
+        matched by item id; items without a row count as featureless) or an array aligned
+        with the model's items. Default: the items' columns of the training matrix, so two
+        items are similar when the same users interacted with them.
 
     Returns
     -------
@@ -140,10 +154,54 @@ def evaluate(
     frame = pd.DataFrame({f"{name}@{cutoff}": values[name][cutoff]
                           for cutoff in cutoffs for name in metrics},
                          index=pd.Index(user_ids, name="user"))
+    if beyond:
+        for column, values_at in _per_user_beyond(model, recommended, cutoffs, train,
+                                                  item_features).items():
+            frame[column] = values_at
     summary = frame.mean()
     for cutoff in cutoffs:
         summary[f"coverage@{cutoff}"] = kernels.coverage(recommended, model.n_items, k=cutoff)
+        if beyond:
+            summary[f"gini@{cutoff}"] = kernels.gini_index(recommended, model.n_items, k=cutoff)
+            summary[f"personalization@{cutoff}"] = kernels.personalization(recommended, k=cutoff)
     return EvaluationResult(summary, frame, info)
+
+
+def _per_user_beyond(model: Recommender, recommended: np.ndarray, cutoffs: list[int],
+                     train: Interactions | None, item_features: Any) -> dict[str, np.ndarray]:
+    """novelty@k, arp@k and diversity@k columns over the model's item columns."""
+    if train is None:
+        seen = model.user_items_
+        counts = np.bincount(seen.indices[seen.data > 0], minlength=model.n_items)
+        n_train_users = model.n_users
+    else:
+        # The caller's train may index items differently: count per model column.
+        cols = model.items_.to_index(train.items.ids, missing="ignore")
+        per_train_item = np.bincount(train.matrix.indices[train.matrix.data > 0],
+                                     minlength=train.n_items)
+        counts = np.zeros(model.n_items)
+        np.add.at(counts, cols[cols >= 0], per_train_item[cols >= 0])
+        n_train_users = train.n_users
+    if item_features is None:
+        vectors = model.user_items_.T  # items x users: co-interaction similarity
+    elif hasattr(item_features, "index"):  # Features: align its rows to the model's items
+        rows = item_features.index.to_index(model.items_.ids, missing="ignore")
+        vectors = item_features.matrix[np.maximum(rows, 0)]
+        vectors = sp.diags((rows >= 0).astype(np.float32)) @ vectors
+    else:
+        vectors = item_features
+        if vectors.shape[0] != model.n_items:
+            raise DataError(f"item_features has {vectors.shape[0]} rows; the model has "
+                            f"{model.n_items} items")
+    novelty = kernels.novelty(recommended, counts, k=cutoffs, n_users=n_train_users)
+    arp = kernels.average_recommended_popularity(recommended, counts, k=cutoffs)
+    diversity = kernels.intra_list_diversity(recommended, vectors, k=cutoffs)
+    out = {}
+    for cutoff in cutoffs:
+        out[f"novelty@{cutoff}"] = novelty[cutoff]
+        out[f"arp@{cutoff}"] = arp[cutoff]
+        out[f"diversity@{cutoff}"] = diversity[cutoff]
+    return out
 
 
 def _drop_train_entries(test: Interactions, train: Interactions) -> Interactions:
