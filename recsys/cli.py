@@ -75,7 +75,7 @@ def _show_examples(dataset: Dataset, train: Interactions, test: Interactions,
         for title in dataset.title_of(seen[:4]):
             print(f"    - {title}")
         print("  recommended (* = in the user's held-out test items):")
-        for item, title in zip(recs[user], dataset.title_of(recs[user])):
+        for item, title in zip(recs[user], dataset.title_of(recs[user]), strict=True):
             print(f"  {'*' if item in hits else ' '} {title}")
 
 
@@ -118,10 +118,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = commands.add_parser("info", help="describe a data set")
     info.add_argument("data", help="'demo', a MovieLens 100K directory, a CSV or Parquet file")
     info.add_argument("--plot", type=Path, default=None, help="write the long-tail plot here")
+    server = commands.add_parser("serve", help="serve a saved model over HTTP (extra: serve)")
+    server.add_argument("model_dir", help="a directory written by recsys.save")
+    server.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (this machine)")
+    server.add_argument("--port", type=int, default=8000)
+    server.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    experiment = commands.add_parser(
+        "evaluate", help="run an experiment file: fit, evaluate, compare, write a report")
+    experiment.add_argument("config", type=Path, help="experiment TOML (see examples/demo.toml)")
+    experiment.add_argument("--output", type=Path, default=None,
+                            help="result directory (overrides the file's output)")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             run_demo(args.output, seed=args.seed, k=args.k)
+        elif args.command == "serve":
+            from recsys.serving.app import serve  # needs the "serve" extra: imported on use
+
+            serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+        elif args.command == "evaluate":
+            from recsys.evaluation.experiment import main as run_experiment_file
+
+            return run_experiment_file(args.config, args.output)
         else:
             run_info(args.data, args.plot)
     except RecsysError as exc:

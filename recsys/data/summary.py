@@ -40,7 +40,7 @@ def describe(interactions: Interactions) -> pd.Series:
         "density": interactions.density,
     }
     for name, values in (("per_user", per_user), ("per_item", per_item)):
-        for q, value in zip(QUANTILES, np.quantile(values, QUANTILES)):
+        for q, value in zip(QUANTILES, np.quantile(values, QUANTILES), strict=True):
             stats[f"{name}_q{int(q * 100):02d}"] = float(value)
     stats["head20_share"] = long_tail_share(interactions, 0.2)
     stats["items_without_interactions"] = int((per_item == 0).sum())

@@ -146,7 +146,7 @@ def compare(
         base = values[:, names.index(baseline)]
         tested = [i for i, n in enumerate(names) if n != baseline]
         tests = {i: _paired_tests(values[:, i] - base) for i in tested}
-        adjusted = dict(zip(tested, holm([tests[i][0] for i in tested]))) if tested else {}
+        adjusted = dict(zip(tested, holm([tests[i][0] for i in tested]), strict=True))
         for i, name in enumerate(names):
             p_t, p_w, effect = tests.get(i, (np.nan, np.nan, np.nan))
             p_holm = adjusted.get(i, np.nan)

@@ -129,7 +129,7 @@ def evaluate(
     >>> ds = rs.datasets.demo()
     >>> train, test = rs.split.random(ds.interactions, test_size=0.2, seed=42)
     >>> res = rs.evaluate(rs.Popularity().fit(train), test, k=10)
-    >>> 0.0 <= res.summary["ndcg@10"] <= 1.0
+    >>> bool(0.0 <= res.summary["ndcg@10"] <= 1.0)
     True
     """
     model._check_fitted()

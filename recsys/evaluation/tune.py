@@ -44,7 +44,7 @@ def _candidates(space: Mapping[str, Sequence], n_trials: int | None, seed: int) 
     for name, values in space.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
             raise ConfigError(f"space[{name!r}] must be a non-empty list of values")
-    grid = [dict(zip(space, combo)) for combo in itertools.product(*space.values())]
+    grid = [dict(zip(space, combo, strict=True)) for combo in itertools.product(*space.values())]
     if n_trials is None or n_trials >= len(grid):
         return grid
     picks = np.random.default_rng(seed).choice(len(grid), size=n_trials, replace=False)

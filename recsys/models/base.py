@@ -116,10 +116,10 @@ class Recommendations:
     def to_dict(self) -> dict:
         """``{key: [(item, score), ...]}`` in rank order."""
         out: dict = {}
-        for key, row, scores in zip(self.keys.tolist(), self.positions, self.scores):
+        for key, row, scores in zip(self.keys.tolist(), self.positions, self.scores, strict=True):
             valid = row != PAD
             out[key] = list(zip(self.item_index.to_ids(row[valid]).tolist(),
-                                scores[valid].tolist()))
+                                scores[valid].tolist(), strict=True))
         return out
 
     def __repr__(self) -> str:
@@ -331,7 +331,8 @@ class Recommender:
                                        k, exclude_seen)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
 
-    def _allowed_columns(self, items: Iterable | None, exclude: Iterable | None) -> np.ndarray | None:
+    def _allowed_columns(self, items: Iterable | None,
+                         exclude: Iterable | None) -> np.ndarray | None:
         if items is None and exclude is None:
             return None
         allowed = np.ones(len(self.items_), bool)
@@ -411,7 +412,9 @@ class Recommender:
         return positions, scores
 
     def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
-        popularity = self.item_popularity_ if item_cols is None else self.item_popularity_[item_cols]
+        popularity = self.item_popularity_
+        if item_cols is not None:
+            popularity = popularity[item_cols]
         return np.broadcast_to(popularity, (n_rows, len(popularity)))
 
     def similar_items(
