@@ -13,16 +13,24 @@ What is saved is generic: every public attribute ending in ``_`` (scikit-learn's
 learned state). A family whose state needs rebuilding after loading (an ANN index, a backend
 object) defines ``_restore()``. Nothing is pickled: arrays load with ``allow_pickle=False``.
 
+Composite models (a Hybrid) hold other models. Such a model defines ``_members()``, returning
+its sub-models by name; each is saved the same way into the subdirectory of that name, and the
+parent's manifest records the SHA-256 of each member's manifest under ``members``. Parameters
+that are sub-models are written as ``{"$member": name}`` and resolved on loading.
+
 Writes are atomic: the directory is written beside the target under a temporary name, then
 swapped in by rename, so a crash mid-save leaves the previous model intact.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
+import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,13 +71,19 @@ def _write_ids(ids: np.ndarray, directory: Path, name: str) -> dict:
     """External ids as a plain numeric or unicode array; anything else as tagged JSON."""
     if ids.dtype.kind in "iub":
         array = ids
-    elif len(ids) and all(isinstance(v, str) for v in ids):
+    elif len(ids) and all(isinstance(v, str) and not v.endswith("\0") for v in ids):
+        # numpy's unicode dtype drops trailing NULs ("a\0" would load as "a"): such ids
+        # take the JSON route below.
         array = ids.astype(str)
     elif len(ids) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                           for v in ids):
         # Python ints beyond int64 cannot live in a numeric array; keep them exact in JSON.
         path = directory / f"{name}.ids.json"
         path.write_text(json.dumps({"kind": "int", "values": [str(int(v)) for v in ids]}))
+        return {"file": path.name, "kind": "ids-json"}
+    elif len(ids) and all(isinstance(v, str) for v in ids):
+        path = directory / f"{name}.ids.json"
+        path.write_text(json.dumps({"kind": "str", "values": [str(v) for v in ids]}))
         return {"file": path.name, "kind": "ids-json"}
     else:
         tagged = []
@@ -99,6 +113,8 @@ def _read_ids(path: Path, entry: dict) -> IdIndex:
     payload = json.loads(path.read_text())
     if payload["kind"] == "int":
         values = [int(v) for v in payload["values"]]
+    elif payload["kind"] == "str":
+        values = [str(v) for v in payload["values"]]
     else:
         decode = {"s": str, "i": int, "f": float}
         values = [decode[tag](v) for tag, v in payload["values"]]
@@ -135,6 +151,82 @@ def _write_state(model: Recommender, directory: Path) -> dict:
     return {"arrays": entries, "scalars": scalars}
 
 
+MEMBER_REF = "$member"
+
+
+def _members_of(model: Recommender) -> dict[str, Recommender]:
+    hook = getattr(model, "_members", None)
+    members = dict(hook()) if hook is not None else {}
+    for name in members:
+        _check_member_name(name, type(model).__name__)
+    return members
+
+
+def _check_member_name(name: Any, where: Any) -> None:
+    # Names become directory names: keep them to one plain path component.
+    if not (isinstance(name, str) and name and Path(name).name == name
+            and not name.startswith(".") and name != MANIFEST):
+        raise DataError(f"{where}: member name {name!r} is not a plain directory name")
+
+
+def _member_refs(value: Any, names: dict[int, str], where: str) -> Any:
+    """Parameters with every sub-model replaced by a reference to its member name."""
+    if isinstance(value, Recommender):
+        if id(value) not in names:
+            raise DataError(f"{where} holds a {type(value).__name__} that _members() does "
+                            "not list, so it cannot be saved")
+        return {MEMBER_REF: names[id(value)]}
+    if isinstance(value, (list, tuple)):
+        return [_member_refs(v, names, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _member_refs(v, names, where) for k, v in value.items()}
+    return value
+
+
+def _resolve_refs(value: Any, members: dict[str, Recommender], where: Path) -> Any:
+    if isinstance(value, dict) and set(value) == {MEMBER_REF}:
+        if value[MEMBER_REF] not in members:
+            raise DataError(f"{where} refers to member {value[MEMBER_REF]!r}, which it does "
+                            "not list")
+        return members[value[MEMBER_REF]]
+    if isinstance(value, list):
+        return [_resolve_refs(v, members, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve_refs(v, members, where) for k, v in value.items()}
+    return value
+
+
+def _write_model(model: Recommender, directory: Path) -> None:
+    """Arrays, members (in subdirectories) and the manifest of ``model`` into ``directory``."""
+    name = type(model).__name__
+    state = _write_state(model, directory)
+    members = _members_of(model)
+    listed: dict[str, dict] = {}
+    for member_name, member in members.items():
+        member._check_fitted()
+        (directory / member_name).mkdir()
+        _write_model(member, directory / member_name)
+        listed[member_name] = {"class": type(member).__name__,
+                               "sha256": _sha256(directory / member_name / MANIFEST)}
+    params = model.get_params()
+    if members:
+        params = _member_refs(params, {id(m): n for n, m in members.items()},
+                              f"{name} parameters")
+    from recsys import __version__
+
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "recsys_version": __version__,
+        "class": name,
+        "params": _json_value(params, f"{name} parameters"),
+        "saved_at": datetime.now(timezone.utc).isoformat(),
+        **state,
+    }
+    if members:
+        manifest["members"] = listed
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
 def save(model: Recommender, path: str | os.PathLike) -> Path:
     """Save a fitted model to the directory ``path`` atomically.
 
@@ -164,18 +256,7 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     try:
-        state = _write_state(model, staging)
-        from recsys import __version__
-
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "recsys_version": __version__,
-            "class": type(model).__name__,
-            "params": _json_value(model.get_params(), f"{type(model).__name__} parameters"),
-            "saved_at": datetime.now(timezone.utc).isoformat(),
-            **state,
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        _write_model(model, staging)
         _fsync_tree(staging)
         _swap_in(staging, target)
     except BaseException:
@@ -186,24 +267,91 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
 
 def _fsync_tree(directory: Path) -> None:
     for file in directory.iterdir():
+        if file.is_dir():  # a member of a composite model
+            _fsync_tree(file)
+            continue
         with open(file, "rb") as handle:
             os.fsync(handle.fileno())
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (new files, renames) durable; a no-op where unsupported."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the call or the flag is unsupported (other systems, old kernels,
+    some filesystems); the caller then falls back to two renames.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def _swap_in(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing target is moved aside first and removed
-    only once the new one is in place."""
+    """Put ``staging`` in place of ``target``.
+
+    An existing target is exchanged with the staging directory in one atomic step where the
+    system allows it, so the target path always names a complete model, even to a reader
+    loading it meanwhile or after a crash at any instant. Elsewhere the target is moved
+    aside first and removed only once the new one is in place (a crash between the two
+    renames leaves the previous model beside the target, as ``.<name>.old-*``).
+    """
     if not target.exists():
-        os.rename(staging, target)
-        return
-    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
-    os.rename(target, retired)
+        try:
+            os.rename(staging, target)
+            _fsync_dir(target.parent)
+            return
+        except OSError as exc:  # another save put a target there meanwhile
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    if _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous model
+    else:
+        retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
+        os.rename(target, retired)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            os.rename(retired, target)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+    _fsync_dir(target.parent)
+
+
+def _identity(directory: Path) -> tuple[int, int] | None:
     try:
-        os.rename(staging, target)
-    except BaseException:
-        os.rename(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def load(path: str | os.PathLike) -> Recommender:
@@ -216,7 +364,28 @@ def load(path: str | os.PathLike) -> Recommender:
     recsys.errors.ChecksumError
         An array file was changed or truncated after saving (the message names it).
     """
+    return load_with_manifest(path)[0]
+
+
+def load_with_manifest(path: str | os.PathLike) -> tuple[Recommender, dict]:
+    """:func:`load`, also returning the manifest the model was read from.
+
+    A save to the same path may swap the directory while it is being read: every file is
+    checked against the manifest read first, so a mix is detected, and the load starts over
+    (twice at most) when the directory was indeed replaced meanwhile.
+    """
     directory = Path(path)
+    for attempt in range(3):
+        before = _identity(directory)
+        try:
+            return _load_once(directory)
+        except DataError:
+            if attempt == 2 or _identity(directory) == before:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_once(directory: Path) -> tuple[Recommender, dict]:
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise DataError(f"{directory} is not a saved model: {MANIFEST} is missing")
@@ -225,33 +394,70 @@ def load(path: str | os.PathLike) -> Recommender:
         version = manifest["format_version"]
         class_name = manifest["class"]
         params, arrays = manifest["params"], manifest["arrays"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        scalars = manifest.get("scalars", {})
+        members = manifest.get("members", {})
+        if not (isinstance(params, dict) and isinstance(arrays, dict)
+                and isinstance(scalars, dict) and isinstance(members, dict)
+                and all(isinstance(e, dict) for e in members.values())
+                and all(isinstance(e, dict) and isinstance(e.get("file"), str)
+                        for e in arrays.values())):
+            raise TypeError("params, arrays and scalars must be objects; arrays need 'file'")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            AttributeError) as exc:
         raise DataError(f"{manifest_path} is malformed: {exc}") from None
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise DataError(f"{manifest_path} has an invalid format version {version!r}")
+    if version > FORMAT_VERSION:
         raise DataError(f"{manifest_path} has format version {version!r}; this recsys reads "
                         f"up to {FORMAT_VERSION}: upgrade recsys to load it")
     models = registered_models()
     if class_name not in models:
         raise DataError(f"{manifest_path} names unknown model class {class_name!r}")
-    model = models[class_name](**params)
+    # Only learned-state names may be set (what save writes): a tampered manifest must not
+    # overwrite methods or private attributes of the model.
+    for name in (*arrays, *scalars):
+        if not (name.isidentifier() and name.endswith("_") and not name.startswith("_")):
+            raise DataError(f"{manifest_path} lists {name!r}, which is not learned state")
+    loaded: dict[str, Recommender] = {}
+    for member_name, entry in members.items():
+        _check_member_name(member_name, manifest_path)
+        member_manifest = directory / member_name / MANIFEST
+        if not member_manifest.is_file():
+            raise DataError(f"{member_manifest} is listed in the manifest but missing")
+        if _sha256(member_manifest) != entry.get("sha256"):
+            raise ChecksumError(f"{member_manifest} does not match its SHA-256 in the "
+                                "manifest (changed or truncated after saving)")
+        loaded[member_name] = _load_once(directory / member_name)[0]
+    if loaded:
+        params = _resolve_refs(params, loaded, manifest_path)
+    try:
+        model = models[class_name](**params)
+    except TypeError as exc:
+        raise DataError(f"{manifest_path}: parameters do not fit {class_name}: {exc}") from None
     for name, entry in arrays.items():
         file = directory / entry["file"]
-        if not file.is_file() or Path(entry["file"]).name != entry["file"]:
+        if Path(entry["file"]).name != entry["file"] or not file.is_file():
             raise DataError(f"{file} is listed in the manifest but missing")
-        if _sha256(file) != entry.get("sha256"):
+        try:
+            digest = _sha256(file)
+        except OSError as exc:
+            raise DataError(f"{file} cannot be read: {exc}") from None
+        if digest != entry.get("sha256"):
             raise ChecksumError(f"{file} does not match its SHA-256 in the manifest "
                                 "(changed or truncated after saving)")
         try:
-            if entry["kind"] in ("ids", "ids-json"):
+            if entry.get("kind") in ("ids", "ids-json"):
                 value = _read_ids(file, entry)
-            elif entry["kind"] == "sparse":
+            elif entry.get("kind") == "sparse":
                 value = sp.load_npz(file).tocsr()
-            else:
+            elif entry.get("kind") == "dense":
                 value = np.load(file, allow_pickle=False)
-        except (ValueError, OSError, KeyError) as exc:
+            else:
+                raise ValueError(f"unknown kind {entry.get('kind')!r}")
+        except (ValueError, OSError, KeyError, TypeError) as exc:
             raise DataError(f"{file} cannot be read: {exc}") from None
         setattr(model, name, value)
-    for name, value in manifest.get("scalars", {}).items():
+    for name, value in scalars.items():
         setattr(model, name, value)
     model._restore()
-    return model
+    return model, manifest

@@ -1,0 +1,532 @@
+"""Hybrid recommender: fuse the rankings of several models, with fallbacks for what they miss.
+
+Every member scores the same items; each member's scores are normalised per user over its own
+candidate list (its top ``candidates`` items), then combined as a weighted sum. A fallback
+chain stands in for a member on the users or items it cannot score (a user known only from a
+``history`` for a member that cannot fold in; items without interactions for a member that
+needs them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys._checks import check_choice, check_int, check_real
+from recsys.data.dataset import Dataset
+from recsys.data.interactions import Interactions
+from recsys.errors import ConfigError, DataError
+from recsys.models.base import SCORE_BLOCK_CELLS, Recommender
+from recsys.models.popularity import Popularity
+from recsys.models.topk import PAD, mask_entries, top_k
+
+LOG = logging.getLogger("recsys")
+
+METHODS = ("score", "rank", "rrf")
+NORMALIZATIONS = ("minmax", "zscore", "rank")
+
+# Query kinds: users known at fit time, users given by a history, items (similar items).
+_KNOWN, _HISTORY, _ITEMS = "known", "history", "items"
+
+
+def fusion_values(
+    scores: np.ndarray,
+    invalid: np.ndarray,
+    method: str = "score",
+    normalize: str = "minmax",
+    candidates: int | None = None,
+    rrf_k: float = 60.0,
+) -> np.ndarray:
+    """One member's contribution to a fused ranking: its scores normalised per row.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (n_rows, n_cols)
+        The member's scores.
+    invalid : numpy.ndarray of bool, same shape
+        Cells that are not candidates whatever their score (seen items, items the member
+        cannot score). Non-finite scores are invalid too.
+    method, normalize : str
+        See :class:`Hybrid`.
+    candidates : int, optional
+        Only the best ``candidates`` valid cells of a row (ties by column) are candidates;
+        all valid cells when None.
+    rrf_k : float
+        Rank offset of reciprocal rank fusion.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape
+        Candidates get their normalised value; every other cell of the row gets the row's
+        lowest candidate value (0 for "minmax", "rank" and "rrf"), so being left out of a
+        member's list never beats being in it. Rows without candidates are all 0.
+
+    Examples
+    --------
+    >>> fusion_values(np.array([[3.0, 1.0, 2.0]]), np.zeros((1, 3), bool)).tolist()
+    [[1.0, 0.0, 0.5]]
+    >>> fusion_values(np.array([[3.0, 1.0, 2.0]]), np.zeros((1, 3), bool), "rrf",
+    ...               rrf_k=1).tolist()
+    [[0.5, 0.25, 0.3333333333333333]]
+    """
+    values = np.array(scores, dtype=np.float64, copy=True)
+    invalid = np.asarray(invalid, bool) | ~np.isfinite(values)
+    values[invalid] = -np.inf
+    n_rows, n_cols = values.shape
+    width = n_cols if candidates is None else min(candidates, n_cols)
+    out = np.zeros((n_rows, n_cols))
+    if n_rows == 0 or n_cols == 0 or width == 0:
+        return out
+    top, _ = top_k(values.copy(), width)
+    valid = top != PAD
+    row_of = np.broadcast_to(np.arange(n_rows)[:, None], top.shape)[valid]
+    rank = np.zeros((n_rows, n_cols))
+    rank[row_of, top[valid]] = np.broadcast_to(np.arange(1, width + 1), top.shape)[valid]
+    candidate = rank > 0
+    count = candidate.sum(axis=1, keepdims=True)
+    if method == "rrf":
+        return np.where(candidate, 1.0 / (rrf_k + rank), 0.0)
+    if method == "rank" or normalize == "rank":
+        # Borda points scaled to [0, 1]: first = 1, last of the list = 0.
+        return np.where(candidate, 1.0 - (rank - 1.0) / np.maximum(count - 1, 1), 0.0)
+    masked = np.where(candidate, values, np.nan)
+    has = count[:, 0] > 0
+    if normalize == "minmax":
+        low = np.zeros(n_rows)
+        high = np.zeros(n_rows)
+        low[has] = np.nanmin(masked[has], axis=1)
+        high[has] = np.nanmax(masked[has], axis=1)
+        span = (high - low)[:, None]
+        # A member that scores every candidate alike says nothing about their order: 1 each.
+        scaled = np.divide(masked - low[:, None], span, out=np.ones_like(masked),
+                           where=span > 0)
+        return np.where(candidate, scaled, 0.0)
+    mean = np.zeros(n_rows)
+    std = np.zeros(n_rows)
+    mean[has] = np.nanmean(masked[has], axis=1)
+    std[has] = np.nanstd(masked[has], axis=1)
+    z = np.divide(masked - mean[:, None], std[:, None], out=np.zeros_like(masked),
+                  where=std[:, None] > 0)
+    z = np.where(candidate, z, np.inf)
+    floor = np.where(has, z.min(axis=1), 0.0)
+    return np.where(candidate, z, floor[:, None])
+
+
+def _as_model_list(value: Any, name: str, allow_empty: bool) -> list[Recommender]:
+    if value is None:
+        models: list = []
+    elif isinstance(value, Recommender):
+        models = [value]
+    else:
+        try:
+            models = list(value)
+        except TypeError:
+            raise ConfigError(f"{name} must be a Recommender or a list of them, "
+                              f"got {value!r}") from None
+    bad = [m for m in models if not isinstance(m, Recommender)]
+    if bad:
+        raise ConfigError(f"{name} must hold Recommender instances, got {bad[0]!r}")
+    if not models and not allow_empty:
+        raise ConfigError(f"{name} must name at least one model")
+    return models
+
+
+class Hybrid(Recommender):
+    """Weighted fusion of several recommenders, with a fallback chain.
+
+    Parameters
+    ----------
+    models : list of Recommender
+        The members, as instances; :meth:`fit` fits them **in place** (pass clones to keep
+        fitted originals). They are fitted on the same data, so a member that needs side
+        information (ContentBased, LightFM) requires fitting the Hybrid on a Dataset.
+    weights : list of float, optional
+        One non-negative weight per member (equal by default); only their ratios matter.
+        :meth:`fit_weights` searches them on a validation split.
+    method : {"score", "rank", "rrf"}
+        "score": weighted sum of each member's scores normalised by ``normalize``;
+        "rank": weighted Borda count (each member's list scaled from 1 for its first item to
+        0 for its last; the same as ``method="score", normalize="rank"``); "rrf": reciprocal
+        rank fusion, ``sum_m w_m / (rrf_k + rank_m)`` (Cormack et al., 2009).
+    normalize : {"minmax", "zscore", "rank"}
+        Per-user normalisation of each member's scores over its candidate list
+        (``method="score"`` only).
+    fallback : Recommender or list of Recommender, optional
+        A chain of models standing in for a member where it cannot score: for users given
+        only by a ``history`` to a member that cannot fold them in, the first model of the
+        chain that can (``supports_unknown_users``) takes that member's part; for items
+        without training interactions (cold items), members that cannot score them
+        (``supports_cold_items`` false) take that part from the first model of the chain that
+        can (ContentBased, LightFM). Users with nothing to go on (unknown, no history) get
+        the first :class:`Popularity` of the chain under ``on_unknown="fallback"``. Fallback
+        models are fitted in place too.
+    candidates : int, optional
+        Length of each member's candidate list: items beyond a member's top ``candidates``
+        (ties broken by item order) get its lowest value. None: every item is a candidate.
+    rrf_k : float
+        Rank offset of ``method="rrf"``.
+
+    Attributes
+    ----------
+    weights_ : numpy.ndarray
+        The weights in use, summing to 1: from ``weights`` after :meth:`fit`, or the best
+        found by :meth:`fit_weights`.
+    weight_search_ : numpy.ndarray or None
+        After :meth:`fit_weights`: one row per weight vector tried, the weights then the
+        validation metric.
+
+    Notes
+    -----
+    Items a user interacted with (and, in :meth:`similar_items`, the query item) are never
+    candidates: normalising over them would let seen items, which most members score
+    highest, squash the scale of the items that can be recommended. With
+    ``exclude_seen=False`` they are therefore ranked after the unseen candidates.
+
+    Scoring a batch costs the members' scoring plus O(n_users x n_items) per member for the
+    normalisation (a partial sort for the candidate lists); memory holds one dense block per
+    member at a time.
+
+    Persistence: :func:`recsys.save` writes each member (and fallback) into a subdirectory
+    of the model directory, as returned by :meth:`_members`.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> ds = rs.datasets.demo()
+    >>> hybrid = rs.Hybrid([rs.ItemKNN(), rs.ContentBased(categorical_columns=["category"])],
+    ...                    weights=[0.7, 0.3], fallback=rs.Popularity()).fit(ds)
+    >>> len(hybrid.recommend(ds.interactions.users.ids[:3], k=5))
+    3
+    """
+
+    def __init__(
+        self,
+        models: Sequence[Recommender],
+        weights: Sequence[float] | None = None,
+        method: str = "score",
+        normalize: str = "minmax",
+        fallback: Recommender | Sequence[Recommender] | None = None,
+        candidates: int | None = 100,
+        rrf_k: float = 60.0,
+    ) -> None:
+        self.models = models
+        self.weights = weights
+        self.method = method
+        self.normalize = normalize
+        self.fallback = fallback
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    # ------------------------------------------------------------------ composition
+    def _member_list(self) -> list[Recommender]:
+        return _as_model_list(self.models, "models", allow_empty=False)
+
+    def _fallback_list(self) -> list[Recommender]:
+        return _as_model_list(self.fallback, "fallback", allow_empty=True)
+
+    def _members(self) -> dict[str, Recommender]:
+        """Every distinct sub-model by a name usable as a directory (for persistence)."""
+        named: dict[str, Recommender] = {}
+        seen: set[int] = set()
+        for prefix, models in (("model", self._member_list()),
+                               ("fallback", self._fallback_list())):
+            for position, model in enumerate(models):
+                if id(model) not in seen:  # one instance may serve as member and fallback
+                    seen.add(id(model))
+                    named[f"{prefix}-{position}"] = model
+        return named
+
+    # The capability flags follow the members: a Hybrid folds in users when any of its models
+    # can, and scores cold items when any can.
+    @property
+    def supports_unknown_users(self) -> bool:  # type: ignore[override]
+        return any(m.supports_unknown_users for m in self._members().values())
+
+    @property
+    def supports_cold_items(self) -> bool:  # type: ignore[override]
+        return any(m.supports_cold_items for m in self._members().values())
+
+    @property
+    def uses_item_features(self) -> bool:  # type: ignore[override]
+        return any(m.uses_item_features for m in self._members().values())
+
+    def clone(self) -> Hybrid:
+        """An unfitted copy whose members and fallbacks are unfitted clones too."""
+        clones = {id(m): m.clone() for m in self._members().values()}
+        params = self.get_params()
+        params["models"] = [clones[id(m)] for m in self._member_list()]
+        fallback = self.fallback
+        if isinstance(fallback, Recommender):
+            params["fallback"] = clones[id(fallback)]
+        elif fallback is not None:
+            params["fallback"] = [clones[id(m)] for m in self._fallback_list()]
+        return type(self)(**params)
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, interactions: Interactions, dataset: Dataset | None,
+             show_progress: bool) -> None:
+        check_choice("method", self.method, METHODS)
+        check_choice("normalize", self.normalize, NORMALIZATIONS)
+        if self.candidates is not None:
+            check_int("candidates", self.candidates)
+        check_real("rrf_k", self.rrf_k)
+        members = self._member_list()
+        if len({id(m) for m in members}) < len(members):
+            raise ConfigError("models lists the same instance twice; pass separate instances")
+        self.weights_ = self._initial_weights(len(members))
+        data = dataset if dataset is not None else interactions
+        for model in self._members().values():
+            model.fit(data, show_progress=show_progress)
+            if len(model.items_) != interactions.n_items:
+                raise DataError(f"{type(model).__name__} was fitted on {len(model.items_)} "
+                                f"items, the Hybrid on {interactions.n_items}")
+        self.weight_search_ = None
+
+    def _initial_weights(self, n_members: int) -> np.ndarray:
+        if self.weights is None:
+            return np.full(n_members, 1.0 / n_members)
+        try:
+            weights = [check_real("weights", w) for w in self.weights]
+        except TypeError:
+            raise ConfigError(f"weights must be a list of numbers, got {self.weights!r}") \
+                from None
+        if len(weights) != n_members:
+            raise ConfigError(f"weights has {len(weights)} value(s) for {n_members} models")
+        total = sum(weights)
+        if total <= 0:
+            raise ConfigError("weights must not all be 0")
+        return np.asarray(weights, np.float64) / total
+
+    # ------------------------------------------------------------------ scoring
+    def _can_score(self, model: Recommender, kind: str) -> bool:
+        return kind != _HISTORY or model.supports_unknown_users
+
+    def _raw_scores(self, model: Recommender, kind: str, query: Any,
+                    item_cols: np.ndarray | None) -> np.ndarray:
+        if kind == _KNOWN:
+            return model._score(query, item_cols)
+        if kind == _HISTORY:
+            return model._score_history(query, item_cols)
+        return model._similar_items(query, item_cols)
+
+    def _member_values(self, kind: str, query: Any, excluded: sp.csr_matrix,
+                       item_cols: np.ndarray | None,
+                       active: np.ndarray | None = None) -> list[np.ndarray | None]:
+        """Each member's normalised values, fallbacks applied; None for members not
+        ``active`` (by default those of weight 0) and for members nobody can stand in for."""
+        active = self.weights_ > 0 if active is None else active
+        n_rows = excluded.shape[0]
+        columns = np.arange(self.n_items) if item_cols is None else item_cols
+        cold_cols = self.item_popularity_[columns] == 0
+        if kind == _ITEMS:
+            cold_rows = self.item_popularity_[query] == 0
+        else:
+            cold_rows = np.zeros(n_rows, bool)
+        invalid = np.zeros((n_rows, len(columns)), bool)
+        if excluded.nnz:
+            flags = np.zeros((n_rows, len(columns)))
+            mask_entries(flags, excluded if item_cols is None
+                         else sp.csr_matrix(excluded[:, item_cols]))
+            invalid = np.isneginf(flags)
+        fallbacks = self._fallback_list()
+        cache: dict[int, np.ndarray] = {}
+
+        def values_of(model: Recommender, skip_cold: bool) -> np.ndarray:
+            key = id(model) * 2 + skip_cold
+            if key not in cache:
+                scores = self._raw_scores(model, kind, query, item_cols)
+                mask = (invalid | cold_cols[None, :]) if skip_cold else invalid
+                cache[key] = fusion_values(scores, mask, self.method, self.normalize,
+                                           self.candidates, self.rrf_k)
+            return cache[key]
+
+        def first(capable) -> Recommender | None:
+            return next((f for f in fallbacks if capable(f)), None)
+
+        out: list[np.ndarray | None] = []
+        for is_active, model in zip(active, self._member_list(), strict=True):
+            if not is_active:
+                out.append(None)
+                continue
+            if not self._can_score(model, kind):
+                stand_in = first(lambda f: self._can_score(f, kind))
+                out.append(None if stand_in is None else
+                           values_of(stand_in, not stand_in.supports_cold_items))
+                continue
+            if model.supports_cold_items:
+                out.append(values_of(model, False))
+                continue
+            values = values_of(model, True)
+            cold_stand_in = first(lambda f: f.supports_cold_items and self._can_score(f, kind))
+            if cold_stand_in is not None and (cold_cols.any() or cold_rows.any()):
+                values = values.copy()
+                substitute = values_of(cold_stand_in, False)
+                values[:, cold_cols] = substitute[:, cold_cols]
+                values[cold_rows] = substitute[cold_rows]
+            out.append(values)
+        return out
+
+    def _fused(self, kind: str, query: Any, excluded: sp.csr_matrix,
+               item_cols: np.ndarray | None) -> np.ndarray:
+        n_cols = self.n_items if item_cols is None else len(item_cols)
+        total = np.zeros((excluded.shape[0], n_cols))
+        values_list = self._member_values(kind, query, excluded, item_cols)
+        for weight, values in zip(self.weights_, values_list, strict=True):
+            if values is not None:
+                total += weight * values
+        return total
+
+    def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        return self._fused(_KNOWN, user_rows, self.user_items_[user_rows], item_cols)
+
+    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
+        return self._fused(_HISTORY, history, history, item_cols)
+
+    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        itself = sp.csr_matrix((np.ones(len(item_rows)), (np.arange(len(item_rows)), item_rows)),
+                               shape=(len(item_rows), self.n_items))
+        return self._fused(_ITEMS, item_rows, itself, item_cols)
+
+    def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
+        popularity = next((f for f in self._fallback_list() if isinstance(f, Popularity)), None)
+        if popularity is None:
+            return super()._fallback_scores(n_rows, item_cols)
+        empty = sp.csr_matrix((n_rows, self.n_items), dtype=np.float32)
+        return popularity._score_history(empty, item_cols)
+
+    # ------------------------------------------------------------------ weight search
+    def fit_weights(
+        self,
+        valid: Interactions,
+        metric: str = "ndcg",
+        k: int = 10,
+        step: float = 0.1,
+        max_trials: int = 200,
+        seed: int = 0,
+    ) -> Hybrid:
+        """Choose the member weights that maximise a ranking metric on a validation split.
+
+        Tries every weight vector on the grid ``{0, step, 2 step, ..., 1}`` that sums to 1
+        (a random sample of ``max_trials`` of them, always with the uniform weights and each
+        member alone, when the grid is larger). Members' normalised scores are computed once
+        per batch of validation users and reused for every trial. Ties go to the weights
+        closest to uniform.
+
+        Parameters
+        ----------
+        valid : Interactions
+            Held-out interactions of users the model was fitted on (matched by external ids;
+            unknown users and entries also in the training data are left out).
+        metric : {"ndcg", "recall", "precision", "map", "mrr", "hit_rate"}
+        k : int
+            Cut-off of the metric.
+        step : float
+            Grid resolution, in (0, 1].
+        max_trials : int
+            Most weight vectors to evaluate.
+        seed : int
+            Seed of the sample when the grid is larger than ``max_trials``.
+
+        Returns
+        -------
+        self
+            With ``weights_`` set to the best vector and ``weight_search_`` holding every
+            trial. ``fit`` resets ``weights_`` from the ``weights`` parameter: to refit on
+            more data with the found weights, ``set_params(weights=list(model.weights_))``.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> ds = rs.datasets.demo()
+        >>> train, valid = rs.split.random(ds.interactions, test_size=0.2, seed=0)
+        >>> hybrid = rs.Hybrid([rs.ItemKNN(), rs.Popularity()]).fit(train)
+        >>> hybrid.fit_weights(valid, step=0.5).weights_.round(2).tolist() in (
+        ...     [1.0, 0.0], [0.5, 0.5], [0.0, 1.0])
+        True
+        """
+        from recsys.evaluation import metrics as kernels
+
+        self._check_fitted()
+        check_choice("metric", metric, kernels.CORE_METRICS)
+        k = check_int("k", k)
+        step = check_real("step", step, strict=True)
+        if step > 1:
+            raise ConfigError(f"step must be in (0, 1], got {step!r}")
+        max_trials = check_int("max_trials", max_trials)
+        users, relevant = self._validation_relevance(valid)
+        trials = self._weight_grid(len(self._member_list()), step, max_trials, seed)
+        totals = np.zeros(len(trials))
+        counted = 0
+        members = len(trials[0])
+        batch = max(1, SCORE_BLOCK_CELLS // max(1, self.n_items * (members + 1)))
+        for start in range(0, len(users), batch):
+            rows = users[start:start + batch]
+            seen = self.user_items_[rows]
+            # Every member is scored, whatever its current weight: the trials give it one.
+            values = self._member_values(_KNOWN, rows, seen, None, np.ones(members, bool))
+            for t, weights in enumerate(trials):
+                fused = np.zeros((len(rows), self.n_items))
+                for weight, value in zip(weights, values, strict=True):
+                    if value is not None and weight > 0:
+                        fused += weight * value
+                top, _ = top_k(fused, k, seen)
+                per_user = kernels.compute(top, relevant[start:start + batch], [metric],
+                                           k=k)[metric]
+                totals[t] += per_user.sum()
+            counted += len(rows)
+        means = totals / counted
+        best = int(np.argmax(means))  # first maximum: trials are ordered by balance
+        self.weights_ = np.asarray(trials[best], np.float64)
+        self.weight_search_ = np.column_stack([np.asarray(trials), means])
+        LOG.info("Hybrid.fit_weights: %s@%d %.4f with weights %s (%d trials)", metric, k,
+                 means[best], np.round(self.weights_, 3).tolist(), len(trials))
+        return self
+
+    def _validation_relevance(self, valid: Interactions) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Model rows of the validation users and their relevant items (not in training)."""
+        if not isinstance(valid, Interactions):
+            raise DataError(f"valid must be an Interactions, got {type(valid).__name__}")
+        rows, cols, values = valid.entries()
+        user_rows = self.users_.to_index(valid.users.ids[rows], missing="ignore")
+        item_cols = self.items_.to_index(valid.items.ids[cols], missing="ignore")
+        keep = (user_rows >= 0) & (item_cols >= 0) & (values > 0)
+        user_rows, item_cols = user_rows[keep], item_cols[keep]
+        in_train = np.asarray(self.user_items_[user_rows, item_cols]).ravel() != 0
+        user_rows, item_cols = user_rows[~in_train], item_cols[~in_train]
+        users = np.unique(user_rows)
+        if len(users) == 0:
+            raise DataError("no validation entry belongs to a user the model knows (or all "
+                            "are in the training data): nothing to fit the weights on")
+        relevant = sp.csr_matrix(
+            (np.ones(len(user_rows), np.float32), (np.searchsorted(users, user_rows),
+                                                   item_cols)),
+            shape=(len(users), self.n_items))
+        relevant.sum_duplicates()
+        return users, relevant
+
+    @staticmethod
+    def _weight_grid(members: int, step: float, max_trials: int,
+                     seed: int) -> list[tuple[float, ...]]:
+        units = max(1, round(1.0 / step))
+        grid = [tuple(c / units for c in combo)
+                for combo in itertools.product(range(units + 1), repeat=members)
+                if sum(combo) == units] if members <= 6 else []
+        uniform = tuple([1.0 / members] * members)
+        corners = [tuple(float(i == j) for j in range(members)) for i in range(members)]
+        if not grid or len(grid) > max_trials:
+            rng = np.random.default_rng(seed)
+            sample = [tuple(w) for w in rng.dirichlet(np.ones(members), size=max_trials)]
+            grid = sample if not grid else [grid[i] for i in rng.choice(
+                len(grid), size=max_trials, replace=False)]
+            grid = list(dict.fromkeys([uniform, *corners, *grid]))[:max(max_trials,
+                                                                       members + 1)]
+        elif uniform not in grid:
+            grid.append(uniform)
+        # Ordered by distance to uniform: argmax keeps the most balanced of tied vectors.
+        return sorted(grid, key=lambda w: (float(np.sum((np.asarray(w) - 1.0 / members) ** 2)),
+                                           w))

@@ -1,0 +1,267 @@
+"""Hybrid: score fusion by hand, fallback chain, weight search, nested save/load."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recsys as rs
+from recsys.errors import ChecksumError, ConfigError, UnknownIdError
+from recsys.models.hybrid import fusion_values
+
+
+class Scripted(rs.Recommender):
+    """Fixed scores from a table (users x items, in index order); cannot fold users in."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def _fit(self, interactions, dataset, show_progress):
+        self.table_ = np.asarray(self.table, dtype=np.float32)
+
+    def _score(self, user_rows, item_cols):
+        rows = self.table_[user_rows]
+        return rows if item_cols is None else rows[:, item_cols]
+
+
+# ----------------------------------------------------------------------------- fusion
+@pytest.fixture
+def five_items():
+    """u has seen e; w has seen a-d, so that every item is in the index."""
+    return rs.Interactions.from_arrays(["u", "w", "w", "w", "w"], ["e", "a", "b", "c", "d"])
+
+
+def scripted(inter, rows: dict) -> Scripted:
+    table = np.zeros((inter.n_users, inter.n_items))
+    for user, values in rows.items():
+        table[inter.users.to_index([user])[0], inter.items.to_index(list("abcde"))] = values
+    return Scripted(table.tolist())
+
+
+A = [4.0, 3.0, 2.0, 1.0, 100.0]  # e is seen by u: a huge score there must not matter
+B = [0.0, 10.0, 5.0, 20.0, 100.0]
+
+
+def reference(method, normalize, weights, members):
+    """Plain-Python fusion over u's unseen items a-d (every one a candidate)."""
+    fused = np.zeros(4)
+    for weight, scores in zip(weights, members, strict=True):
+        s = np.asarray(scores[:4])
+        rank = np.empty(4)
+        rank[np.argsort(-s, kind="stable")] = np.arange(1, 5)
+        if method == "rrf":
+            values = 1.0 / (60.0 + rank)
+        elif method == "rank" or normalize == "rank":
+            values = 1.0 - (rank - 1) / 3
+        elif normalize == "minmax":
+            values = (s - s.min()) / (s.max() - s.min())
+        else:
+            values = (s - s.mean()) / s.std()
+        fused += weight * values
+    return fused
+
+
+@pytest.mark.parametrize("method,normalize", [("score", "minmax"), ("score", "zscore"),
+                                              ("score", "rank"), ("rank", "minmax"),
+                                              ("rrf", "minmax")])
+def test_fused_scores_equal_hand_computation(five_items, method, normalize):
+    model = rs.Hybrid([scripted(five_items, {"u": A}), scripted(five_items, {"u": B})],
+                      weights=[7, 3], method=method, normalize=normalize).fit(five_items)
+    recs = model.recommend("u", k=4)
+    expected = reference(method, normalize, [0.7, 0.3], [A, B])
+    order = np.lexsort((np.arange(4), -expected))
+    assert recs["u"] == [list("abcd")[i] for i in order]
+    np.testing.assert_allclose(recs.scores[0], expected[order], rtol=1e-6)
+
+
+def test_fusion_by_hand(five_items):
+    members = [scripted(five_items, {"u": A}), scripted(five_items, {"u": B})]
+    # minmax: A -> a 1, b 2/3, c 1/3, d 0; B -> a 0, b 1/2, c 1/4, d 1.
+    minmax = rs.Hybrid(members, weights=[0.7, 0.3]).fit(five_items).recommend("u", k=4)
+    assert minmax["u"] == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(minmax.scores[0], [0.7, 0.7 * 2 / 3 + 0.15, 0.7 / 3 + 0.075, 0.3],
+                               rtol=1e-6)
+    # Reciprocal ranks: b is second in both lists, a and d first in one and last in the other.
+    rrf = rs.Hybrid(members, method="rrf").fit(five_items).recommend("u", k=4)
+    assert rrf["u"] == ["b", "a", "d", "c"]
+    assert rrf.scores[0, 0] == pytest.approx(1 / 62)
+    # Two candidates each: A offers a, b and B offers d, b, so b is the last of both lists.
+    short = rs.Hybrid(members, candidates=2).fit(five_items).recommend("u", k=4)
+    assert short["u"] == ["a", "d", "b", "c"]
+    np.testing.assert_allclose(short.scores[0], [0.5, 0.5, 0.0, 0.0])
+
+
+def test_fusion_values_floor_and_constant_rows():
+    scores = np.array([[2.0, 2.0, 2.0], [1.0, np.nan, 3.0]])
+    invalid = np.array([[False, False, True], [False, False, False]])
+    np.testing.assert_array_equal(fusion_values(scores, invalid), [[1, 1, 0], [0, 0, 1]])
+    z = fusion_values(np.array([[1.0, 2.0, 3.0, 9.0]]), np.array([[0, 0, 0, 1]], bool),
+                      normalize="zscore")
+    np.testing.assert_allclose(z, [[-1.224745, 0.0, 1.224745, -1.224745]], rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- fallbacks
+@pytest.fixture
+def shop():
+    """Six users over i1..i8; i8 has genres but no interaction (cold)."""
+    users = ["u1", "u1", "u2", "u2", "u3", "u3", "u4", "u4", "u5", "u6", "u6"]
+    items = ["i1", "i2", "i1", "i3", "i4", "i5", "i4", "i6", "i7", "i6", "i7"]
+    weights = [1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 9]  # i7: few users, most weight
+    full = rs.Interactions.from_arrays(users + ["x"], items + ["i8"], weights=weights + [1])
+    inter = full.select(full.users.ids[full.entries()[0]] != "x")  # i8 stays in the index
+    meta = pd.DataFrame({"genres": ["War", "War|Drama", "Drama", "Comedy", "Comedy",
+                                    "Horror", "Horror", "War"]},
+                        index=[f"i{j}" for j in range(1, 9)])
+    return rs.Dataset(inter, items=meta)
+
+
+def dense_scores(recs, inter):
+    out = np.full(inter.n_items, np.nan)
+    out[recs.positions[0]] = recs.scores[0]
+    return out
+
+
+def test_fallback_stands_in_for_a_member_that_cannot_fold_in(shop):
+    inter = shop.interactions
+    table = np.random.default_rng(0).random((inter.n_users, inter.n_items)).tolist()
+    knn = rs.ItemKNN(similarity="cosine")
+    content = rs.ContentBased(multilabel_columns=["genres"])
+    model = rs.Hybrid([Scripted(table), knn], weights=[0.6, 0.4],
+                      fallback=[content, rs.Popularity(by="weight")]).fit(shop)
+    assert knn.is_fitted and content.is_fitted  # members are fitted in place
+    history = {"new": ["i1"]}
+    got = model.recommend("new", k=inter.n_items, history=history)
+    # The scripted member cannot fold in: ContentBased (first of the chain) takes its part.
+    seen = (inter.items.ids == "i1")[None, :]
+    cold = inter.items.ids == "i8"
+    raw = {m: dense_scores(m.recommend("new", k=inter.n_items, history=history,
+                                       exclude_seen=False), inter)[None, :]
+           for m in (content, knn)}
+    content_values = fusion_values(raw[content], seen)[0]
+    # ItemKNN cannot score the cold item i8: left out of its list, its part comes from
+    # ContentBased, the first of the chain that scores cold items.
+    knn_values = fusion_values(raw[knn], seen | cold)[0]
+    knn_values[cold] = content_values[cold]
+    expected = 0.6 * content_values + 0.4 * knn_values
+    order = np.lexsort((np.arange(inter.n_items), -expected))
+    order = order[~seen[0][order]]
+    assert got["new"] == inter.items.ids[order].tolist()
+    np.testing.assert_allclose(got.scores[0, :-1], expected[order], rtol=1e-6)
+
+
+def test_unknown_users_get_the_popularity_fallback(shop):
+    inter = shop.interactions
+    table = np.zeros((inter.n_users, inter.n_items)).tolist()
+    model = rs.Hybrid([Scripted(table)], fallback=rs.Popularity(by="weight")).fit(shop)
+    recs = model.recommend(["nobody"], k=2, on_unknown="fallback")
+    # By summed weight i7 leads; by user count (the base fallback) i1, i4, i6, i7 tie.
+    assert recs["nobody"] == ["i7", "i1"]
+    assert model.items_.to_ids(np.argsort(-model.item_popularity_, kind="stable")[:2]).tolist() \
+        == ["i1", "i4"]
+    with pytest.raises(UnknownIdError, match="nobody"):
+        model.recommend(["u1", "nobody"], k=2)
+    # A user known only by a history: Popularity, which folds in, stands in for the member.
+    assert model.supports_unknown_users
+    assert model.recommend("new", k=2, history={"new": ["i7"]})["new"] == ["i1", "i4"]
+    # Without a chain nothing folds users in: a history does not make a user known.
+    alone = rs.Hybrid([Scripted(table)]).fit(shop)
+    assert not alone.supports_unknown_users
+    with pytest.raises(UnknownIdError, match="new"):
+        alone.recommend("new", history={"new": ["i1"]})
+
+
+def test_cold_items_come_from_a_fallback_that_scores_them(shop):
+    inter = shop.interactions
+    assert inter.matrix[:, inter.items.to_index(["i8"])].nnz == 0
+    alone = rs.Hybrid([rs.ItemKNN(similarity="cosine")]).fit(shop)
+    assert alone.recommend("u1", k=inter.n_items)["u1"][-1] == "i8"  # the floor, last index
+    covered = rs.Hybrid([rs.ItemKNN(similarity="cosine")],
+                        fallback=rs.ContentBased(multilabel_columns=["genres"])).fit(shop)
+    assert covered.supports_cold_items
+    recs = covered.recommend("u1", k=2)  # u1 saw i1 (War) and i2 (War|Drama); i8 is War
+    assert "i8" in recs["u1"]
+    assert recs.scores[0, recs["u1"].index("i8")] == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- weights
+def test_fit_weights_picks_the_better_member():
+    users = [f"u{j}" for j in range(4) for _ in range(2)] + ["z"] * 6
+    items = [f"i{(j + t) % 6}" for j in range(4) for t in range(2)] + [f"i{j}" for j in range(6)]
+    train = rs.Interactions.from_arrays(users, items)  # z puts every item in the index
+    valid_items = {f"u{j}": f"i{(j + 3) % 6}" for j in range(4)}
+    valid = rs.Interactions.from_arrays(list(valid_items), list(valid_items.values()))
+    good = np.zeros((train.n_users, train.n_items))
+    for user, item in valid_items.items():
+        good[train.users.to_index([user])[0], train.items.to_index([item])[0]] = 1.0
+    model = rs.Hybrid([Scripted(good.tolist()), Scripted((1 - good).tolist())]).fit(train)
+    model.fit_weights(valid, metric="ndcg", k=2, step=0.25)
+    # Any weight above 1/2 for the good member ranks the valid item first (NDCG 1); among
+    # equals the most balanced vector wins.
+    np.testing.assert_allclose(model.weights_, [0.75, 0.25])
+    search = pd.DataFrame(model.weight_search_, columns=["good", "bad", "ndcg"])
+    assert len(search) == 5
+    assert search.set_index("good").loc[1.0, "ndcg"] == pytest.approx(1.0)
+    assert search.set_index("good").loc[0.5, "ndcg"] < 1.0
+    assert model.recommend("u0", k=1)["u0"] == ["i3"]
+    refit = model.set_params(weights=list(model.weights_)).fit(train)
+    np.testing.assert_allclose(refit.weights_, [0.75, 0.25])
+
+
+# ----------------------------------------------------------------------------- persistence
+def test_save_load_round_trip(shop, tmp_path):
+    inter = shop.interactions
+    content = rs.ContentBased(multilabel_columns=["genres"])
+    model = rs.Hybrid([rs.ItemKNN(similarity="cosine"), content], method="rrf",
+                      fallback=[content, rs.Popularity(by="weight")]).fit(shop)
+    model.fit_weights(rs.Interactions.from_arrays(["u1", "u2"], ["i3", "i4"]), step=0.5)
+    path = rs.save(model, tmp_path / "hybrid")
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert set(manifest["members"]) == {"model-0", "model-1", "fallback-1"}
+    assert manifest["params"]["fallback"] == [{"$member": "model-1"}, {"$member": "fallback-1"}]
+    loaded = rs.load(path)
+    assert repr(loaded) == repr(model)
+    assert loaded.models[1] is loaded.fallback[0]  # one instance, saved once
+    np.testing.assert_array_equal(loaded.weights_, model.weights_)
+    np.testing.assert_array_equal(loaded.weight_search_, model.weight_search_)
+    users = list(inter.users.ids)
+    for kwargs in ({}, {"history": {"new": ["i1", "i4"]}}):
+        query = users if not kwargs else ["new"]
+        before, after = model.recommend(query, k=5, **kwargs), loaded.recommend(query, k=5,
+                                                                                **kwargs)
+        np.testing.assert_array_equal(after.positions, before.positions)
+        np.testing.assert_array_equal(after.scores, before.scores)
+    assert loaded.similar_items("i8", k=3)["i8"] == model.similar_items("i8", k=3)["i8"]
+    # Member files are checked like the parent's.
+    member_array = next((path / "model-1").glob("item_profiles_*"))
+    member_array.write_bytes(member_array.read_bytes() + b"\0")
+    with pytest.raises(ChecksumError, match="item_profiles_"):
+        rs.load(path)
+    (path / "model-1" / "manifest.json").write_text("{}")
+    with pytest.raises(ChecksumError, match="model-1"):
+        rs.load(path)
+
+
+# ----------------------------------------------------------------------------- parameters
+def test_bad_parameters_are_named(shop):
+    knn = rs.ItemKNN()
+    with pytest.raises(ConfigError, match="2 value"):
+        rs.Hybrid([knn], weights=[1, 2]).fit(shop)
+    with pytest.raises(ConfigError, match="method"):
+        rs.Hybrid([knn], method="borda").fit(shop)
+    with pytest.raises(ConfigError, match="at least one"):
+        rs.Hybrid([]).fit(shop)
+    with pytest.raises(ConfigError, match="same instance"):
+        rs.Hybrid([knn, knn]).fit(shop)
+    with pytest.raises(ConfigError, match="Recommender"):
+        rs.Hybrid([knn], fallback=["popularity"]).fit(shop)
+
+
+def test_clone_clones_members_and_keeps_sharing(shop):
+    content = rs.ContentBased(multilabel_columns=["genres"])
+    model = rs.Hybrid([rs.ItemKNN(), content], fallback=content).fit(shop)
+    copy = model.clone()
+    assert not copy.is_fitted and not copy.models[0].is_fitted
+    assert copy.models[0] is not model.models[0]
+    assert copy.models[1] is copy.fallback
+    assert repr(copy) == repr(model)
