@@ -146,7 +146,7 @@ def _top_k_columns(
     if exclude is not None and item_cols is not None:
         exclude = sp.csr_matrix(exclude[:, item_cols])
     top, values = top_k(block, k, exclude if exclude is not None and exclude.nnz else None)
-    if item_cols is not None:
+    if item_cols is not None and len(item_cols):
         top = np.where(top == PAD, PAD, item_cols[np.maximum(top, 0)])
     return top, values
 

@@ -59,3 +59,11 @@ def test_bad_arguments_name_themselves():
 def test_fit_rejects_what_is_not_interactions():
     with pytest.raises(DataError, match="Interactions or a Dataset"):
         rs.Popularity().fit(pd.DataFrame({"user": [1], "item": [2]}))
+
+
+def test_empty_allow_list_gives_empty_lists():
+    inter = rs.Interactions.from_arrays(["u1", "u2"], ["a", "b"])
+    model = rs.Popularity().fit(inter)
+    assert model.recommend(["u1"], k=3, items=[])["u1"] == []
+    assert model.similar_items(["a"], k=3, candidates=[])["a"] == []
+    assert model.recommend_for_basket(["a"], k=3, items=[]).to_pandas().empty

@@ -289,8 +289,6 @@ def test_similar_items_and_basket_validate_too(main):
         assert_no_traceback(response)
 
 
-@pytest.mark.xfail(strict=True, reason="recsys/models/base.py: an empty allow-list raises "
-                   "IndexError in _top_k_columns (reported); remove this mark once fixed")
 def test_empty_allow_list_gives_empty_lists(main):
     for path, payload in [("/recommend", {"user": "u0001", "items": []}),
                           ("/similar-items", {"item": "i0001", "candidates": []}),
