@@ -5,15 +5,35 @@
 >>> train, test = rs.split.random(ds.interactions, test_size=0.2, seed=42)
 >>> model = rs.ItemKNN().fit(train)
 >>> recs = model.recommend(test.users.ids[:2], k=5)
+>>> len(recs)
+2
 """
 
-# from recsys import datasets, split  (added when those land)
+from recsys import datasets, split
 from recsys.data import Dataset, Features, IdIndex, Interactions
-from recsys.models import ItemKNN, Popularity, Recommendations, Recommender
+from recsys.evaluation import EvaluationResult, compare, cross_validate, evaluate, tune
+from recsys.models import (
+    ALS,
+    BPR,
+    EASE,
+    LMF,
+    AssociationRules,
+    ContentBased,
+    Hybrid,
+    ItemKNN,
+    LightFM,
+    Popularity,
+    Recommendations,
+    Recommender,
+    RP3beta,
+)
+from recsys.serving import load, save
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dataset", "Features", "IdIndex", "Interactions", "ItemKNN", "Popularity",
-    "Recommendations", "Recommender", "__version__", "datasets", "split",
+    "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",
+    "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
+    "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "__version__",
+    "compare", "cross_validate", "datasets", "evaluate", "load", "save", "split", "tune",
 ]

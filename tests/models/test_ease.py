@@ -1,0 +1,85 @@
+"""EASE: the closed form against a direct numpy computation, the memory guard, quality."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recsys as rs
+from recsys.errors import ConfigError
+from recsys.models import ease
+
+
+def small_interactions(seed: int = 0) -> rs.Interactions:
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((40, 15)) < 0.3).astype(np.float32)
+    dense[0, :] = 0
+    dense[0, :3] = 1  # every user has something
+    users, items = np.nonzero(dense)
+    weights = rng.integers(1, 6, size=len(users)).astype(float)
+    return rs.Interactions.from_arrays([f"u{u}" for u in users], [f"i{i:02d}" for i in items],
+                                       weights=weights)
+
+
+def direct_ease(matrix: np.ndarray, l2: float) -> np.ndarray:
+    """Steck's formula written out: B = I - P diag(1/diag(P)), P = (X^T X + l2 I)^-1."""
+    inverse = np.linalg.inv(matrix.T @ matrix + l2 * np.eye(matrix.shape[1]))
+    weights = np.eye(matrix.shape[1]) - inverse @ np.diag(1.0 / np.diag(inverse))
+    np.fill_diagonal(weights, 0.0)
+    return weights
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_closed_form_equals_direct_numpy(binary):
+    inter = small_interactions()
+    matrix = inter.matrix.toarray().astype(np.float64)
+    if binary:
+        matrix = (matrix > 0).astype(np.float64)
+    model = rs.EASE(l2=3.0, binary=binary).fit(inter)
+    expected = direct_ease(matrix, 3.0)
+    np.testing.assert_allclose(model.weights_, expected, rtol=1e-5, atol=1e-6)
+    recs = model.recommend(list(inter.users.ids), k=inter.n_items, exclude_seen=False)
+    scores = matrix @ expected
+    rows = np.arange(inter.n_users)[:, None]
+    np.testing.assert_allclose(recs.scores, scores[rows, recs.positions], rtol=1e-4, atol=1e-5)
+
+
+def test_blockwise_gram_and_inverse_match(monkeypatch):
+    # Tiny blocks exercise the block loops that large catalogs go through.
+    monkeypatch.setattr(ease, "GRAM_BLOCK_CELLS", 40)
+    inter = small_interactions(1)
+    binary = (inter.matrix.toarray() > 0).astype(np.float64)
+    gram = ease.gram_matrix(sp.csr_matrix(binary))
+    np.testing.assert_array_equal(gram, binary.T @ binary)
+    np.testing.assert_allclose(ease.ease_weights(gram, 7.0), direct_ease(binary, 7.0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_memory_refusal_states_the_memory_needed(monkeypatch):
+    inter = small_interactions()
+    with pytest.raises(ConfigError, match=r"EASE needs about 0\.\d+ GB .* 15 items"):
+        rs.EASE(max_memory_gb=1e-9).fit(inter)
+    # Without a cap, the limit is the memory available: pretend there is almost none.
+    monkeypatch.setattr(ease, "available_memory_bytes", lambda: 1000)
+    with pytest.raises(ConfigError, match="available memory"):
+        rs.EASE().fit(inter)
+    assert ease.ease_memory_bytes(10_000) == pytest.approx(1.2e9, rel=0.05)
+    with pytest.raises(ConfigError, match=r"needs about 120\.\d\d GB"):
+        ease.check_ease_memory(100_000, max_memory_gb=64)
+
+
+def test_invalid_parameters_are_named():
+    inter = small_interactions()
+    with pytest.raises(ValueError, match="l2"):
+        rs.EASE(l2=0.0).fit(inter)
+    with pytest.raises(ValueError, match="threads"):
+        rs.EASE(threads=-1).fit(inter)
+
+
+def test_ease_beats_popularity_on_movielens(ml100k):
+    train, test = rs.split.random(ml100k, test_size=0.2, seed=42)
+    pop = rs.evaluate(rs.Popularity().fit(train), test, k=10).summary
+    model = rs.EASE(threads=1).fit(train)
+    summary = rs.evaluate(model, test, k=10).summary
+    assert summary["ndcg@10"] > pop["ndcg@10"] * 1.8
+    assert summary["recall@10"] > pop["recall@10"]
+    assert summary["coverage@10"] > pop["coverage@10"]
