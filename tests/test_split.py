@@ -341,3 +341,11 @@ def test_movielens_temporal_splits(ml100k):
     assert test.nnz == 10_000 and test.timestamps.min() >= train.timestamps.max()
     train, test = split.leave_last(ml100k, n=1)
     assert test.nnz == 943 and (test.matrix.getnnz(axis=1) == 1).all()
+
+
+def test_splitting_a_matrix_whose_last_users_have_no_entries():
+    inter = Interactions.from_arrays(["a", "a", "a", "a", "b", "c"], [1, 2, 3, 4, 1, 3])
+    only_a = inter.select(np.array([True, True, True, True, False, False]))
+    train, test = split.random(only_a, test_size=0.5, seed=1)
+    assert (train.nnz, test.nnz) == (2, 2)
+    assert np.diff(train.matrix.indptr).tolist() == [2, 0, 0]

@@ -573,11 +573,9 @@ class Interactions:
                 f"got {mask.dtype} of shape {mask.shape}"
             )
         source = self.matrix
-        kept_per_row = np.add.reduceat(mask, source.indptr[:-1]) if self.nnz else None
+        rows = np.repeat(np.arange(self.n_users), np.diff(source.indptr))
         indptr = np.zeros(self.n_users + 1, dtype=source.indptr.dtype)
-        if kept_per_row is not None:
-            kept_per_row[np.diff(source.indptr) == 0] = 0  # reduceat quirk on empty rows
-            np.cumsum(kept_per_row, out=indptr[1:])
+        np.cumsum(np.bincount(rows[mask], minlength=self.n_users), out=indptr[1:])
         matrix = sp.csr_matrix((source.data[mask], source.indices[mask], indptr), shape=self.shape)
         matrix.has_sorted_indices = True
         matrix.has_canonical_format = True
