@@ -17,12 +17,29 @@ from recsys.data.interactions import Interactions
 from recsys.data.summary import describe
 from recsys.errors import RecsysError
 from recsys.evaluation import evaluate, plots
-from recsys.models import ItemKNN, Popularity, Recommender
+from recsys.models import (
+    ALS,
+    EASE,
+    AssociationRules,
+    ContentBased,
+    ItemKNN,
+    LightFM,
+    Popularity,
+    Recommender,
+    RP3beta,
+)
+from recsys.models.lightfm import lightfm_available
 
+# Every family with its defaults; each is fitted on the training Dataset (features included).
 DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
     "Popularity": Popularity,
     "ItemKNN": ItemKNN,
-    "ItemKNN-bm25": lambda: ItemKNN(similarity="bm25"),
+    "ALS": ALS,
+    "EASE": EASE,
+    "RP3beta": RP3beta,
+    "LightFM": LightFM,
+    "ContentBased": ContentBased,
+    "AssociationRules": AssociationRules,
 }
 DEMO_COLUMNS = ["ndcg@10", "recall@10", "precision@10", "map@10", "coverage@10"]
 
@@ -39,12 +56,16 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
     print(describe(inter).to_string())
     train, test = split.random(inter, test_size=0.2, seed=seed)
     print(f"\nsplit: per-user random 80/20 (seed {seed}): train {train.nnz:,} / test {test.nnz:,}")
+    train_data = Dataset(train, item_features=dataset.item_features,
+                         user_features=dataset.user_features, items=dataset.items)
+    available = {name: factory for name, factory in DEMO_MODELS.items()
+                 if name != "LightFM" or lightfm_available()}
 
     _section(f"Models (full ranking, train items excluded, k={k})")
     rows, fitted = {}, {}
-    for name, factory in tqdm(DEMO_MODELS.items(), desc="models", unit="model"):
+    for name, factory in tqdm(available.items(), desc="models", unit="model"):
         started = time.perf_counter()
-        model = factory().fit(train)
+        model = factory().fit(train_data)
         fit_seconds = time.perf_counter() - started
         result = evaluate(model, test, k=k)
         rows[name] = {**result.summary.to_dict(), "fit_s": fit_seconds}

@@ -36,6 +36,13 @@ def import_lightfm():
     return lightfm
 
 
+def lightfm_available() -> bool:
+    """Whether the optional lightfm package can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("lightfm") is not None
+
+
 def feature_matrix(active: np.ndarray, side: Features | None, identity: bool,
                    normalize: str | None, what: str) -> sp.csr_matrix:
     """Rows of LightFM input features: one indicator per id, then the side features.
