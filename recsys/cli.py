@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from recsys import datasets, split
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.data.summary import describe
+from recsys.data.summary import describe, item_counts
 from recsys.errors import RecsysError
 from recsys.evaluation import evaluate, plots
 from recsys.models import (
@@ -80,7 +80,27 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
     best = table.index[0]
     _section(f"Example recommendations ({best})")
     _show_examples(dataset, train, test, fitted[best], n_users=2)
+    _section("Cart complements (AssociationRules on the orders)")
+    _show_complements(dataset, categories=("Smartphones", "Cameras", "Game consoles"))
     return table
+
+
+def _show_complements(dataset: Dataset, categories: Sequence[str]) -> None:
+    """For the best-selling item of each category: what the order baskets say goes with it."""
+    rules = AssociationRules(min_support=0.0005, min_confidence=0.1).fit(dataset)
+    print(f"{len(rules.rules_)} rules from the order baskets (lift ranks the complements)")
+    sold = item_counts(dataset.interactions)
+    for category in categories:
+        members = dataset.interactions.items.to_index(
+            dataset.items.index[dataset.items["category"] == category], missing="ignore")
+        members = members[members >= 0]
+        if not len(members):
+            continue
+        anchor = dataset.interactions.items.ids[members[sold[members].argmax()]]
+        recs = rules.recommend_for_basket([anchor], k=3).to_pandas().query("score > 0")
+        print(f"\nbasket: {dataset.title_of([anchor])[0]}")
+        for row in recs.itertuples():
+            print(f"  + {dataset.title_of([row.item])[0]}  (lift {row.score:.1f})")
 
 
 def _show_examples(dataset: Dataset, train: Interactions, test: Interactions,

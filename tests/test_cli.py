@@ -9,8 +9,12 @@ from recsys.cli import main
 def test_demo_prints_table_and_writes_chart(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "ndcg@10" in out and "ItemKNN-bm25" in out and "Popularity" in out
+    assert "ndcg@10" in out and "EASE" in out and "Popularity" in out
     assert "Example recommendations" in out
+    complements = out.split("Cart complements")[1]
+    # The demo plants phone -> case: the best-selling phone's first complement is its case.
+    first = complements.split("basket: ")[1].splitlines()
+    assert "case for " + first[0].strip() in first[1]
     chart = tmp_path / "metrics.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
 
@@ -19,8 +23,9 @@ def test_demo_ranks_collaborative_filtering_above_popularity(tmp_path):
     from recsys.cli import run_demo
 
     table = run_demo(tmp_path)
-    assert table.index[0] != "Popularity"
-    assert table.loc["ItemKNN-bm25", "ndcg@10"] > table.loc["Popularity", "ndcg@10"]
+    assert table.index[0] not in ("Popularity", "ContentBased")
+    for model in ("ItemKNN", "ALS", "EASE", "RP3beta"):
+        assert table.loc[model, "ndcg@10"] > 2 * table.loc["Popularity", "ndcg@10"], model
 
 
 def test_info_on_movielens_with_plot(ml100k_dir, tmp_path):
