@@ -36,7 +36,7 @@ class ItemKNN(Recommender):
 
     Notes
     -----
-    The defaults (TF-IDF, k=100) come from ``benchmarks/tune_knn.py``: on validation splits
+    The defaults (TF-IDF, k=100) come from ``benchmarks/tune_defaults.py``: on validation splits
     carved from the training data of MovieLens 100K and of the demo shop, TF-IDF with 100
     neighbours is second best on both, while the best of either (BM25/200, TF-IDF/200) is
     weaker on the other.
