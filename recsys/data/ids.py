@@ -52,6 +52,10 @@ def _all_strings(values: Any) -> bool:
     return infer_dtype(values, skipna=False) in ("string", "empty")
 
 
+# Up to this many ids are looked up through a dict instead of pandas' indexer.
+_DICT_LOOKUP_MAX = 32
+
+
 class IdIndex:
     """A bijection between external ids (any hashable: int, str, ...) and ``0..n-1``.
 
@@ -190,23 +194,22 @@ class IdIndex:
         values = as_id_array(ids)
         if len(values) == 0:
             return np.empty(0, dtype=np.int64)
-        try:
-            positions = np.asarray(self._lookup.get_indexer(values), dtype=np.int64)
-        except (TypeError, ValueError):
-            positions = np.full(len(values), -1, dtype=np.int64)
-        misses = np.flatnonzero(positions < 0)
-        if len(misses) and len(self):
+        if len(values) <= _DICT_LOOKUP_MAX:
+            # A request for a few ids (the serving path) is cheaper through a dict than
+            # through pandas' vectorized indexer, and the answers are the same.
+            positions = self._dict_positions(values.tolist())
+        else:
+            try:
+                positions = np.asarray(self._lookup.get_indexer(values), dtype=np.int64)
+            except (TypeError, ValueError):
+                positions = np.full(len(values), -1, dtype=np.int64)
+            misses = np.flatnonzero(positions < 0)
             # pandas never matches across dtypes (1 vs True, 2 vs 2.0 in some indexes) and
             # skips unhashable or odd values; retry misses like dict keys, unless both sides
             # are plain strings (then the hash table has already given the dict answer).
-            missed = values[misses]
-            if not (_all_strings(missed) and self._is_string_index()):
-                lookup = self._as_dict()
-                for k, value in zip(misses.tolist(), missed.tolist(), strict=True):
-                    try:
-                        positions[k] = lookup.get(value, -1)
-                    except TypeError:  # unhashable: unknown
-                        pass
+            if len(misses) and len(self) and not (
+                    _all_strings(values[misses]) and self._is_string_index()):
+                positions[misses] = self._dict_positions(values[misses].tolist())
         if missing == "raise" and (positions < 0).any():
             unknown = values[positions < 0]
             shown = ", ".join(repr(v) for v in unknown[:5].tolist())
@@ -219,6 +222,16 @@ class IdIndex:
         return pd.api.types.is_string_dtype(self._lookup.dtype) and (
             self._lookup.dtype != object or self._lookup.inferred_type == "string"
         )
+
+    def _dict_positions(self, values: list) -> np.ndarray:
+        lookup = self._as_dict()
+        positions = np.full(len(values), -1, dtype=np.int64)
+        for k, value in enumerate(values):
+            try:
+                positions[k] = lookup.get(value, -1)
+            except TypeError:  # unhashable: unknown
+                pass
+        return positions
 
     def _as_dict(self) -> dict:
         if self._dict is None:

@@ -26,7 +26,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, NotFittedError, UnknownIdError
-from recsys.models.topk import PAD, top_k
+from recsys.models.topk import PAD, take_rows, top_k
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
 # Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
@@ -252,7 +252,7 @@ class Recommender:
     # ------------------------------------------------------------------ scoring hooks
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         """Dense scores (len(user_rows), n_cols) for users known at fit time."""
-        return self._score_history(self.user_items_[user_rows], item_cols)
+        return self._score_history(take_rows(self.user_items_, user_rows), item_cols)
 
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         """Dense scores for users given as interaction rows over the training items."""
@@ -396,9 +396,9 @@ class Recommender:
                 chunk = members[start:start + batch]
                 if kind == _KNOWN:
                     block = self._score(rows[chunk], item_cols)
-                    seen = self.user_items_[rows[chunk]]
+                    seen = take_rows(self.user_items_, rows[chunk])
                 elif kind == _HISTORY:
-                    seen = history_matrix[history_rows[chunk]]
+                    seen = take_rows(history_matrix, history_rows[chunk])
                     block = self._score_history(seen, item_cols)
                 else:
                     block = self._fallback_scores(len(chunk), item_cols)

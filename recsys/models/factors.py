@@ -21,7 +21,7 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.index._threads import blas_threads
 from recsys.models.base import _HISTORY, _KNOWN, Recommender
-from recsys.models.topk import PAD
+from recsys.models.topk import PAD, take_rows
 
 INDEXES = ("exact", "hnsw")
 WEIGHTINGS = ("auto", "binary", "raw", "log", "bm25")
@@ -222,7 +222,7 @@ class FactorModel(Recommender):
         scores = np.full((n_queries, k), np.nan, np.float32)
         history_members = np.flatnonzero(source == _HISTORY)
         if len(history_members):
-            seen = history_matrix[history_rows[history_members]]
+            seen = take_rows(history_matrix, history_rows[history_members])
             # Users whose history holds no known item have no vector: exact path (popularity).
             empty = np.diff(seen.indptr) == 0
             history_members = history_members[~empty]
@@ -237,10 +237,10 @@ class FactorModel(Recommender):
             for start in range(0, len(members), ANN_BATCH):
                 chunk = members[start:start + ANN_BATCH]
                 if known:
-                    seen = self.user_items_[rows[chunk]]
+                    seen = take_rows(self.user_items_, rows[chunk])
                     queries = self.user_factors_[rows[chunk]]
                 else:
-                    seen = history_matrix[history_rows[chunk]]
+                    seen = take_rows(history_matrix, history_rows[chunk])
                     queries = self._fold_in(seen)
                 positions[chunk], scores[chunk] = ann.search(
                     queries, k, exclude=seen if exclude_seen else None, allowed=item_cols)

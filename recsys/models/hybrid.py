@@ -23,7 +23,7 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.models.base import SCORE_BLOCK_CELLS, Recommender
 from recsys.models.popularity import Popularity
-from recsys.models.topk import PAD, mask_entries, top_k
+from recsys.models.topk import PAD, mask_entries, take_rows, top_k
 
 LOG = logging.getLogger("recsys")
 
@@ -382,7 +382,7 @@ class Hybrid(Recommender):
         return total
 
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        return self._fused(_KNOWN, user_rows, self.user_items_[user_rows], item_cols)
+        return self._fused(_KNOWN, user_rows, take_rows(self.user_items_, user_rows), item_cols)
 
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         return self._fused(_HISTORY, history, history, item_cols)
@@ -466,7 +466,7 @@ class Hybrid(Recommender):
         batch = max(1, SCORE_BLOCK_CELLS // max(1, self.n_items * (members + 1)))
         for start in range(0, len(users), batch):
             rows = users[start:start + batch]
-            seen = self.user_items_[rows]
+            seen = take_rows(self.user_items_, rows)
             # Every member is scored, whatever its current weight: the trials give it one.
             values = self._member_values(_KNOWN, rows, seen, None, np.ones(members, bool))
             for t, weights in enumerate(trials):

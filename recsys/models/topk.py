@@ -80,3 +80,25 @@ def top_k(
         indices = np.pad(indices, ((0, 0), (0, k - width)), constant_values=PAD)
         values = np.pad(values, ((0, 0), (0, k - width)), constant_values=np.nan)
     return indices, values
+
+
+def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``matrix[rows]`` for a CSR matrix, without scipy's fancy-indexing overhead (which
+    dominates when one user is ranked per request).
+
+    Examples
+    --------
+    >>> m = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]]))
+    >>> take_rows(m, np.array([2, 0])).toarray().tolist()
+    [[3.0, 4.0], [1.0, 0.0]]
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = matrix.indptr[rows].astype(np.int64)
+    lengths = matrix.indptr[rows + 1] - starts
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    positions = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+    out = sp.csr_matrix((matrix.data[positions], matrix.indices[positions], indptr),
+                        shape=(len(rows), matrix.shape[1]), copy=False)
+    out.has_sorted_indices = matrix.has_sorted_indices
+    return out

@@ -54,3 +54,20 @@ def test_short_rows_are_padded():
     idx, val = top_k(scores, 4)
     assert idx.tolist() == [[1, PAD, PAD, PAD]]
     assert val[0, 0] == 2.0 and np.isnan(val[0, 1:]).all()
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(dense=hnp.arrays(np.float32, hnp.array_shapes(min_dims=2, max_dims=2, max_side=8),
+                        elements=st.sampled_from([0.0, 1.0, 2.0])),
+       data=st.data())
+def test_take_rows_equals_scipy_row_indexing(dense, data):
+    from recsys.models.topk import take_rows
+
+    matrix = sp.csr_matrix(dense)
+    rows = np.array(data.draw(st.lists(st.integers(0, dense.shape[0] - 1), max_size=10)),
+                    dtype=np.int64)
+    expected = matrix[rows]
+    taken = take_rows(matrix, rows)
+    assert taken.shape == expected.shape
+    np.testing.assert_array_equal(taken.toarray(), expected.toarray())
+    np.testing.assert_array_equal(taken.indptr, expected.indptr)
