@@ -44,14 +44,17 @@ class EvaluationResult:
         return f"EvaluationResult(\n{self.summary.to_string()}\n)"
 
 
-def _relevance(model: Recommender, test: Interactions) -> tuple[np.ndarray, sp.csr_matrix, dict]:
+def _relevance(model: Recommender, test: Interactions, threshold: float | None = None,
+               ) -> tuple[np.ndarray, sp.csr_matrix, dict]:
     """Evaluated user ids and their relevant items over the model's item columns.
 
     Test items the model never saw get extra columns beyond ``model.n_items`` so they count in
     recall's denominator but can never be hit.
     """
     positive = test.matrix.copy()
-    positive.data = np.where(positive.data > 0, positive.data, 0).astype(np.float32)
+    floor = 0.0 if threshold is None else float(threshold)
+    keep = (positive.data > 0) & (positive.data >= floor)
+    positive.data = np.where(keep, positive.data, 0).astype(np.float32)
     positive.eliminate_zeros()
     test_rows = np.flatnonzero(np.diff(positive.indptr) > 0)
     user_ids = test.users.ids[test_rows]
@@ -83,6 +86,8 @@ def evaluate(
     show_progress: bool = False,
     beyond: bool = False,
     item_features: Any = None,
+    relevance_threshold: float | None = None,
+    gains: str = "binary",
 ) -> EvaluationResult:
     """Score a fitted model on held-out interactions by ranking the whole catalog.
 
@@ -118,6 +123,12 @@ def evaluate(
         matched by item id; items without a row count as featureless) or an array aligned
         with the model's items. Default: the items' columns of the training matrix, so two
         items are similar when the same users interacted with them.
+    relevance_threshold : float, optional
+        Only test entries whose weight is at least this are relevant (ratings of 4 and 5 with
+        ``4``); the others are ignored, as if they were not in the test set.
+    gains : {"binary", "linear", "exponential"}
+        Gains of ``ndcg`` from the test weights (see :func:`recsys.evaluation.metrics.ndcg`);
+        the other metrics count relevant items.
 
     Returns
     -------
@@ -140,7 +151,7 @@ def evaluate(
         check_choice("metric", name, ACCURACY_METRICS)
     if train is not None:
         test = _drop_train_entries(test, train)
-    user_ids, relevant, info = _relevance(model, test)
+    user_ids, relevant, info = _relevance(model, test, relevance_threshold)
     if len(user_ids) == 0:
         raise DataError("no test user is known to the model: nothing to evaluate")
     width = max(cutoffs)
@@ -150,7 +161,8 @@ def evaluate(
                       disable=not show_progress):
         recs = model.recommend(user_ids[start:start + USERS_PER_CALL], k=width)
         recommended[start:start + USERS_PER_CALL] = recs.positions
-    values = kernels.compute(recommended, relevant, metrics=list(metrics), k=cutoffs)
+    values = kernels.compute(recommended, relevant, metrics=list(metrics), k=cutoffs,
+                             gains=gains)
     frame = pd.DataFrame({f"{name}@{cutoff}": values[name][cutoff]
                           for cutoff in cutoffs for name in metrics},
                          index=pd.Index(user_ids, name="user"))

@@ -65,3 +65,21 @@ def test_no_known_users_is_an_error(small):
     test = rs.Interactions.from_arrays(["ghost"], ["a"])
     with pytest.raises(DataError, match="no test user"):
         rs.evaluate(rs.Popularity().fit(train), test)
+
+
+def test_relevance_threshold_and_graded_gains(small):
+    train, _ = small
+    # u1's list is [b, c]: c rated 5 at rank 2, d rated 2 (not recommended: d is 4th).
+    test = rs.Interactions.from_pandas(pd.DataFrame({
+        "user": ["u1", "u1", "u1"], "item": ["c", "d", "b"], "rating": [5.0, 2.0, 3.0]}),
+        "user", "item", weight="rating")
+    model = rs.Popularity().fit(train)
+    graded = rs.evaluate(model, test, k=2, gains="linear", metrics=["ndcg", "recall"])
+    # DCG = 3/log2(2) + 5/log2(3); ideal = 5/log2(2) + 3/log2(3).
+    expected = (3 + 5 / math.log2(3)) / (5 + 3 / math.log2(3))
+    assert graded.per_user.loc["u1", "ndcg@2"] == pytest.approx(expected)
+    assert graded.per_user.loc["u1", "recall@2"] == pytest.approx(2 / 3)
+    strict = rs.evaluate(model, test, k=2, relevance_threshold=4.0, metrics=["ndcg", "recall"])
+    # Only c (5) is relevant: hit at rank 2 of 1 relevant -> ndcg = 1/log2(3), recall = 1.
+    assert strict.per_user.loc["u1", "ndcg@2"] == pytest.approx(1 / math.log2(3))
+    assert strict.per_user.loc["u1", "recall@2"] == 1.0
