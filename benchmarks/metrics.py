@@ -137,11 +137,13 @@ def ranx_setup(recs: pd.DataFrame, rel: pd.DataFrame) -> Callable[[list[int]], d
     except ImportError:
         return None
     qrels = Qrels.from_df(
-        rel.assign(q_id=rel["user"].astype(str), doc_id=rel["item"].astype(str), score=1),
+        rel.assign(q_id=rel["user"].astype(str).astype(object),
+                   doc_id=rel["item"].astype(str).astype(object), score=1),
         q_id_col="q_id", doc_id_col="doc_id", score_col="score",
     )
     run = Run.from_df(
-        recs.assign(q_id=recs["user"].astype(str), doc_id=recs["item"].astype(str),
+        recs.assign(q_id=recs["user"].astype(str).astype(object),
+                    doc_id=recs["item"].astype(str).astype(object),
                     score=1.0 / recs["rank"]),
         q_id_col="q_id", doc_id_col="doc_id", score_col="score",
     )
