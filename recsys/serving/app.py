@@ -27,7 +27,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -49,6 +49,7 @@ try:
         generate_latest,
     )
     from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+    from starlette.concurrency import run_in_threadpool
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError('the HTTP service needs the "serve" extra: '
                       'pip install "recsys[serve]"') from exc
@@ -368,6 +369,18 @@ class _Gate:
         return counting_receive
 
 
+# Ranking this many queries takes well under a millisecond: it runs on the event loop, which
+# is cheaper than the hop to a worker thread. Bigger batches go to the thread pool so that
+# they do not hold up other requests.
+INLINE_QUERIES = 8
+
+
+async def _ranking_call(n_queries: int, rank: Callable[[Any], Response], body: Any) -> Response:
+    if n_queries <= INLINE_QUERIES:
+        return rank(body)
+    return await run_in_threadpool(rank, body)
+
+
 def _error(status: int, detail: str, headers: dict | None = None, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
 
@@ -465,7 +478,11 @@ def create_app(
         return _json_response(loaded.describe(), loaded)
 
     @app.post("/recommend")
-    def recommend(body: RecommendBody) -> Response:
+    async def recommend(body: RecommendBody) -> Response:
+        n_queries = 1 if body.users is None else len(body.users)
+        return await _ranking_call(n_queries, _recommend, body)
+
+    def _recommend(body: RecommendBody) -> Response:
         loaded = holder.current  # this request's model, whatever a reload does meanwhile
         users = [body.user] if body.users is None else body.users
         recs = loaded.model.recommend(
@@ -479,7 +496,11 @@ def create_app(
                               loaded)
 
     @app.post("/similar-items")
-    def similar_items(body: SimilarBody) -> Response:
+    async def similar_items(body: SimilarBody) -> Response:
+        n_queries = 1 if body.items is None else len(body.items)
+        return await _ranking_call(n_queries, _similar_items, body)
+
+    def _similar_items(body: SimilarBody) -> Response:
         loaded = holder.current
         items = [body.item] if body.items is None else body.items
         recs = loaded.model.similar_items(items, k=body.k, candidates=body.candidates,
@@ -491,7 +512,10 @@ def create_app(
                               loaded)
 
     @app.post("/basket")
-    def basket(body: BasketBody) -> Response:
+    async def basket(body: BasketBody) -> Response:
+        return await _ranking_call(1, _basket, body)
+
+    def _basket(body: BasketBody) -> Response:
         loaded = holder.current
         recs = loaded.model.recommend_for_basket(body.items, k=body.k, items=body.candidates,
                                                  exclude=body.exclude)
