@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--ml100k", type=Path,
                         default=Path(__file__).resolve().parents[2] / "shared/data/ml-100k")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--hybrid", action="store_true",
+                        help="also run the Hybrid study (benchmarks/quality_hybrid.py)")
     args = parser.parse_args()
     table = run(args.ml100k)
     print()
@@ -94,8 +96,15 @@ def main() -> None:
     print()
     for label, ok in checks.items():
         print(f"{'PASS' if ok else 'MISS'}  {label}")
+    hybrid = None
+    if args.hybrid:
+        from quality_hybrid import report  # a sibling script, importable when run from here
+
+        print("\nHybrid of the best CF model with ItemKNN and ContentBased, vs its members")
+        hybrid = report(args.ml100k)
     if args.json:
         args.json.write_text(json.dumps({"table": table.to_dict(orient="index"),
+                                         "hybrid": hybrid,
                                          "checks": {k: bool(v) for k, v in checks.items()}},
                                         indent=2))
 

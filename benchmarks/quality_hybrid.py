@@ -121,13 +121,20 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    rows = report(args.ml100k, args.threads)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str))
+
+
+def report(ml100k: Path, threads: int = 1) -> list[dict]:
+    """Run the hybrid study on MovieLens 100K and the demo data; print its table."""
     rows = []
-    with threadpool_limits(args.threads):
+    with threadpool_limits(threads):
         for name, load in (("ml-100k", lambda: rs.datasets.movielens_100k(
-                               args.ml100k, show_progress=False)),
+                               ml100k, show_progress=False)),
                            ("demo", rs.datasets.demo)):
             print(f"{name}:")
-            rows += hybrid_rows(name, load(), threads=args.threads)
+            rows += hybrid_rows(name, load(), threads=threads)
     table = pd.DataFrame(rows)
     print(table.drop(columns=["weight search s"], errors="ignore").to_string(
         index=False, float_format="%.4f"))
@@ -141,8 +148,7 @@ def main() -> None:
               f"{best['model']} {best['ndcg@10']:.4f} ({ratio:.3f}x); coverage@10 "
               f"{fitted['coverage@10']:.4f} vs {best['model']} {best['coverage@10']:.4f} "
               f"(widest member: {widest['model']} {widest['coverage@10']:.4f})")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2, default=str))
+    return rows
 
 
 if __name__ == "__main__":
