@@ -43,3 +43,7 @@ class ChecksumError(DataError):
 
 class ConfigError(RecsysError, ValueError):
     """A hyperparameter, argument or configuration value is invalid."""
+
+
+class RecsysWarning(UserWarning):
+    """Input was used only in part (for example unknown items dropped from a history)."""

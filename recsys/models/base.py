@@ -14,6 +14,7 @@ unknown-user policy, seen-item filtering, allow/deny lists, batching and top-k.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from recsys._checks import check_choice, check_int
 from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
-from recsys.errors import ConfigError, DataError, NotFittedError, UnknownIdError
+from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
 from recsys.models.topk import PAD, take_rows, top_k
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
@@ -284,7 +285,9 @@ class Recommender:
         users : id or list of ids
             External user ids.
         k : int
-            List length.
+            List length, at least 1 (``k <= 0`` raises :class:`~recsys.errors.ConfigError`).
+            A ``k`` above the number of recommendable items is allowed: those lists are
+            shorter (``-1`` / NaN padding in ``positions`` / ``scores``).
         exclude_seen : bool
             Drop items the user interacted with (in training, or in ``history``).
         items : list of item ids, optional
@@ -294,7 +297,8 @@ class Recommender:
         history : dict user -> list of items, or DataFrame with columns user, item[, weight]
             Interactions of users to score from this history instead of the model's state
             (fold-in). Families that cannot fold in treat these users as unknown and use the
-            history only to exclude seen items.
+            history only to exclude seen items. Items unknown to the model are ignored and
+            listed in a :class:`~recsys.errors.RecsysWarning`.
         on_unknown : {"raise", "skip", "fallback"}
             Unknown users (not in training, not foldable): raise an error naming them, leave
             them out of the result, or give them the most popular items.
@@ -346,7 +350,8 @@ class Recommender:
         return np.flatnonzero(allowed)
 
     def _history_matrix(self, history: Mapping | pd.DataFrame) -> tuple[IdIndex, sp.csr_matrix]:
-        """Users and their rows over the training items; unknown items are ignored."""
+        """Users and their rows over the training items; unknown items are ignored, and
+        listed in a :class:`~recsys.errors.RecsysWarning`."""
         if isinstance(history, Mapping):
             users = list(history.keys())
             lengths = [len(as_id_array(v)) for v in history.values()]
@@ -369,6 +374,10 @@ class Recommender:
         weights = (frame["weight"].to_numpy(np.float32) if "weight" in frame.columns
                    else np.ones(len(frame), np.float32))
         known = cols >= 0
+        if not known.all():
+            unknown = pd.unique(pd.Series(frame["item"].to_numpy()[~known], dtype=object))
+            warnings.warn(f"history: {len(unknown)} item(s) unknown to the model ignored: "
+                          f"{unknown[:10].tolist()}", RecsysWarning, stacklevel=3)
         matrix = sp.csr_matrix((weights[known], (np.asarray(user_rows)[known], cols[known])),
                                shape=(len(user_index), len(self.items_)), dtype=np.float32)
         matrix.sum_duplicates()

@@ -6,6 +6,12 @@ import numpy as np
 import scipy.sparse as sp
 
 PAD = -1
+# Rows narrower than this are ranked by one partition of the whole row: block maxima only pay
+# off when they let most of a row be skipped.
+BLOCK_MIN_COLS = 4096
+# A row whose candidate set exceeds this many blocks (or this many columns after the second
+# cut) per wanted item is full of ties or padding: it takes the whole-row path instead.
+CROWD_FACTOR = 8
 
 
 def mask_entries(scores: np.ndarray, exclude: sp.csr_matrix) -> None:
@@ -40,9 +46,12 @@ def top_k(
 
     Notes
     -----
-    ``argpartition`` finds the k-th best score per row in O(n_cols); only rows where ties
-    straddle that boundary pay for a stable full sort, so the result is exactly what a stable
-    sort by (-score, index) would give, at partition cost.
+    Wide rows (at least 4,096 columns) go through :func:`block_candidates`: maxima over
+    column blocks first, then only the few blocks that can hold the top k are partitioned,
+    so a row costs one pass at memory speed instead of a full ``argpartition``. Other rows,
+    and wide rows full of ties or padding, take one ``argpartition`` per row; only rows
+    where ties straddle the boundary pay for a stable full sort. Either way the result is
+    exactly what a stable sort by (-score, index) would give.
 
     Examples
     --------
@@ -53,10 +62,27 @@ def top_k(
     n_rows, n_cols = scores.shape
     if exclude is not None:
         mask_entries(scores, exclude)
-    np.putmask(scores, np.isnan(scores), -np.inf)
     width = min(k, n_cols)
     if n_rows == 0 or width == 0:
         return np.full((n_rows, k), PAD, np.int64), np.full((n_rows, k), np.nan, np.float32)
+    if width < n_cols and n_cols >= BLOCK_MIN_COLS:
+        cols, values, ok = block_candidates(scores, width, np.zeros(n_rows, np.float32))
+        indices = np.full((n_rows, k), PAD, np.int64)
+        out = np.full((n_rows, k), np.nan, np.float32)
+        if ok.any():
+            indices[ok], out[ok] = sort_candidates(cols[ok], values[ok], k)
+        rest = np.flatnonzero(~ok)
+        if len(rest):
+            indices[rest], out[rest] = _top_k_rows(scores[rest], k)
+        return indices, out
+    return _top_k_rows(scores, k)
+
+
+def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` by one partition of each whole row (exclusions already applied)."""
+    n_rows, n_cols = scores.shape
+    width = min(k, n_cols)
+    np.putmask(scores, np.isnan(scores), -np.inf)
     negated = -scores
     if width < n_cols:
         candidates = np.argpartition(negated, width - 1, axis=1)[:, :width]
@@ -80,6 +106,93 @@ def top_k(
         indices = np.pad(indices, ((0, 0), (0, k - width)), constant_values=PAD)
         values = np.pad(values, ((0, 0), (0, k - width)), constant_values=np.nan)
     return indices, values
+
+
+def block_size(n_cols: int, k: int) -> int:
+    """Columns per block: about sqrt(n_cols / k), which balances the partition of the block
+    maxima (n_cols / size of them) against the gathered candidates (about k * size)."""
+    return int(2 ** np.clip(np.round(np.log2(np.sqrt(n_cols / max(k, 1)))), 4, 12))
+
+
+def block_candidates(
+    scores: np.ndarray,
+    k: int,
+    margin: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, every column whose score is at least (k-th best score - ``margin``), and a few
+    more, found without partitioning whole rows.
+
+    The row is cut into blocks and each block's maximum taken (one pass at memory speed).
+    The k-th largest block maximum ``T`` is a lower bound of the row's k-th best score, since
+    k distinct blocks reach it; every wanted column therefore lies in a block whose maximum is
+    at least ``T - margin``, and only those blocks (typically about k of them) are gathered
+    and partitioned.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (n_rows, n_cols)
+        Excluded entries as -inf; rows holding NaN come back with ``ok`` False.
+    k : int
+        1 <= k < n_cols.
+    margin : numpy.ndarray, shape (n_rows,)
+        Non-negative slack per row.
+
+    Returns
+    -------
+    cols, values : numpy.ndarray, shape (n_rows, width)
+        Candidate columns (distinct) and their scores, -inf in filler slots. Only rows where
+        ``ok`` holds are meaningful.
+    ok : numpy.ndarray of bool, shape (n_rows,)
+        False for rows whose candidate set would be too large (ties, padding, a row with
+        fewer than k finite scores): rank those rows some other way.
+    """
+    n_rows, n_cols = scores.shape
+    size = block_size(n_cols, k)
+    n_full = n_cols // size
+    # A view, not a copy: splitting the column axis keeps the row stride.
+    maxima = scores[:, :n_full * size].reshape(n_rows, n_full, size).max(axis=2)
+    if n_full * size < n_cols:
+        tail = scores[:, n_full * size:].max(axis=1, keepdims=True)
+        maxima = np.concatenate([maxima, tail], axis=1)
+    n_blocks = maxima.shape[1]
+    low = np.partition(maxima, n_blocks - k, axis=1)[:, n_blocks - k] - margin
+    # A -inf bound means fewer than k finite scores: no cut is possible. NaN propagates
+    # through max, so the maxima also tell which rows need NaN cleaning on the slow path.
+    ok = np.isfinite(low) & ~np.isnan(maxima).any(axis=1)
+    n_wanted = (maxima >= low[:, None]).sum(axis=1)
+    ok &= n_wanted <= CROWD_FACTOR * k
+    n_take = int(n_wanted[ok].max()) if ok.any() else k
+    blocks = np.argpartition(-maxima, n_take - 1, axis=1)[:, :n_take]
+    cols = (blocks[:, :, None] * size + np.arange(size)).reshape(n_rows, n_take * size)
+    inside = cols < n_cols
+    values = np.take_along_axis(scores, np.minimum(cols, n_cols - 1), axis=1)
+    values[~inside] = -np.inf
+    # Second cut, exact now: the gathered set holds every column at or above the k-th best.
+    kth = np.partition(values, values.shape[1] - k, axis=1)[:, values.shape[1] - k]
+    n_wanted = (values >= (kth - margin)[:, None]).sum(axis=1)
+    ok &= np.isfinite(kth) & (n_wanted <= CROWD_FACTOR * k)
+    width = int(n_wanted[ok].max()) if ok.any() else k
+    if width < values.shape[1]:
+        pick = np.argpartition(-values, width - 1, axis=1)[:, :width]
+        cols = np.take_along_axis(cols, pick, axis=1)
+        values = np.take_along_axis(values, pick, axis=1)
+    return cols.astype(np.int64), values, ok
+
+
+def sort_candidates(cols: np.ndarray, values: np.ndarray,
+                    k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``k`` of per-row candidates by (-value, column), padded like :func:`top_k`."""
+    order = np.lexsort((cols, -values), axis=-1)[:, :k]
+    indices = np.take_along_axis(cols, order, axis=1)
+    out = np.take_along_axis(values, order, axis=1).astype(np.float32)
+    invalid = ~np.isfinite(out)
+    indices[invalid] = PAD
+    out[invalid] = np.nan
+    if out.shape[1] < k:
+        pad = k - out.shape[1]
+        indices = np.pad(indices, ((0, 0), (0, pad)), constant_values=PAD)
+        out = np.pad(out, ((0, 0), (0, pad)), constant_values=np.nan)
+    return indices, out
 
 
 def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:

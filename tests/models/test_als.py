@@ -75,7 +75,10 @@ def test_fold_in_overlaps_known_users_on_movielens(ml_split):
 
 
 def test_history_without_known_items_gets_popular_items(demo_model):
-    recs = demo_model.recommend(["ghost"], k=3, history={"ghost": ["no-such-item"]})
+    from recsys.errors import RecsysWarning
+
+    with pytest.warns(RecsysWarning, match="no-such-item"):
+        recs = demo_model.recommend(["ghost"], k=3, history={"ghost": ["no-such-item"]})
     popular = np.argsort(-demo_model.item_popularity_, kind="stable")[:3]
     assert recs["ghost"] == demo_model.items_.to_ids(popular).tolist()
 
@@ -231,3 +234,57 @@ def test_users_without_interactions_get_zero_vectors(demo):
     model = rs.ALS(factors=8, iterations=3, threads=1).fit(train)
     assert np.isfinite(model.user_factors_).all() and np.isfinite(model.item_factors_).all()
     assert not model.user_factors_[0].any()
+
+
+def test_empty_or_all_zero_input_is_a_clear_error_not_nan_factors():
+    from recsys.data.ids import IdIndex
+
+    empty = rs.Interactions(sp.csr_matrix((3, 4), dtype=np.float32),
+                            IdIndex(np.arange(3)), IdIndex(np.arange(4)))
+    with pytest.raises(DataError, match="no stored entries"):
+        rs.ALS(iterations=1, threads=1).fit(empty)
+    zeros = rs.Interactions.from_arrays(["u1", "u2"], ["a", "b"], weights=[0.0, 0.0])
+    for scheme in ("raw", "log"):
+        with pytest.raises(DataError, match="nonzero weight"):
+            rs.ALS(iterations=1, threads=1, weighting=scheme).fit(zeros)
+
+
+def test_items_without_interactions_get_finite_factors(demo):
+    from recsys.data.ids import IdIndex
+
+    # Two extra item columns nobody interacted with: all-zero columns of the matrix.
+    matrix = sp.hstack([demo.matrix, sp.csr_matrix((demo.n_users, 2))], format="csr")
+    items = IdIndex(np.concatenate([demo.items.ids, np.array(["never1", "never2"], object)]))
+    wide = rs.Interactions(matrix, demo.users, items)
+    model = rs.ALS(factors=8, iterations=3, threads=1).fit(wide)
+    assert np.isfinite(model.user_factors_).all() and np.isfinite(model.item_factors_).all()
+
+
+def test_exact_search_on_a_wide_catalog_equals_float64_scoring():
+    # Wide enough for the float32 candidate pass (>= 4096 items): results must be those of
+    # scoring everything in float64 (_dot) and ranking with top_k, scores included.
+    from recsys.data.ids import IdIndex
+    from recsys.models.topk import top_k
+
+    rng = np.random.default_rng(0)
+    n_users, n_items = 50, 6000
+    matrix = sp.random(n_users, n_items, density=0.005, format="csr", random_state=1,
+                       dtype=np.float32)
+    matrix.data[:] = 1.0
+    inter = rs.Interactions(matrix, IdIndex(np.arange(n_users)), IdIndex(np.arange(n_items)))
+    model = rs.ALS(factors=16, iterations=2, threads=1).fit(inter)
+    model.item_factors_ = rng.normal(size=(n_items, 16)).astype(np.float32)
+    model.item_factors_[100:110] = model.item_factors_[5]  # exact ties among items
+    model.user_factors_[3] = 0.0  # all scores tie: the float64 fallback path
+    users = np.arange(n_users)
+    # All items, an allow-list too short for the candidate pass, a wide allow-list.
+    for items in (None, np.arange(0, n_items, 3), np.arange(50, n_items)):
+        recs = model.recommend(users, k=10, items=items)
+        cols = np.arange(n_items) if items is None else np.asarray(items)
+        expected_idx, expected_val = top_k(model._dot(model.user_factors_, cols), 10,
+                                           sp.csr_matrix(matrix[:, cols]))
+        np.testing.assert_array_equal(recs.positions, cols[expected_idx])
+        np.testing.assert_array_equal(recs.scores, expected_val)
+        single = model.recommend(7, k=10, items=items)
+        np.testing.assert_array_equal(single.positions[0], recs.positions[7])
+        np.testing.assert_array_equal(single.scores[0], recs.scores[7])

@@ -32,6 +32,7 @@ def test_integer_ids_keep_their_type():
     assert isinstance(recs.to_dict()[20][0][0], int)
 
 
+@pytest.mark.filterwarnings("ignore::recsys.errors.RecsysWarning")  # "zzz" is unknown
 def test_history_as_dict_equals_history_as_frame():
     inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3"],
                                         ["a", "b", "a", "c", "b"])
@@ -67,3 +68,25 @@ def test_empty_allow_list_gives_empty_lists():
     assert model.recommend(["u1"], k=3, items=[])["u1"] == []
     assert model.similar_items(["a"], k=3, candidates=[])["a"] == []
     assert model.recommend_for_basket(["a"], k=3, items=[]).to_pandas().empty
+
+
+def test_unknown_history_items_are_ignored_with_a_warning():
+    from recsys.errors import RecsysWarning
+
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3"],
+                                        ["a", "b", "a", "c", "b"])
+    model = rs.ItemKNN(k=5, similarity="cosine").fit(inter)
+    with pytest.warns(RecsysWarning, match=r"2 item\(s\) unknown.*'zzz', 'yyy'"):
+        recs = model.recommend(["x"], k=2, history={"x": ["a", "zzz", "yyy", "zzz"]})
+    assert recs["x"] == ["c", "b"]
+
+
+def test_k_beyond_the_catalog_pads_and_k_below_one_raises():
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "c"])
+    model = rs.Popularity().fit(inter)
+    recs = model.recommend(["u1"], k=5)
+    assert recs["u1"] == ["c"]  # a and b are seen: one item left, not five
+    assert (recs.positions[0, 1:] == -1).all() and np.isnan(recs.scores[0, 1:]).all()
+    for k in (0, -1):
+        with pytest.raises(ConfigError, match="k must be"):
+            model.recommend(["u1"], k=k)

@@ -71,3 +71,38 @@ def test_take_rows_equals_scipy_row_indexing(dense, data):
     assert taken.shape == expected.shape
     np.testing.assert_array_equal(taken.toarray(), expected.toarray())
     np.testing.assert_array_equal(taken.indptr, expected.indptr)
+
+
+def _stable_reference(scores, k):
+    """Stable sort by (-score, index) with NaN/-inf as padding, vectorised for wide rows."""
+    clean = np.where(np.isnan(scores), -np.inf, scores)
+    order = np.argsort(-clean, axis=1, kind="stable")[:, :k]
+    values = np.take_along_axis(clean, order, axis=1)
+    order = np.where(np.isfinite(values), order, PAD)
+    return order, np.where(np.isfinite(values), values, np.nan).astype(np.float32)
+
+
+def test_wide_rows_take_the_block_path_and_match_stable_sort():
+    # Wide enough for block maxima (>= 4096 columns) and not a multiple of the block size;
+    # rows built to hit each branch: distinct values, heavy ties, NaN, mostly -inf, all -inf.
+    rng = np.random.default_rng(3)
+    n_cols = 10_007
+    scores = rng.normal(size=(12, n_cols)).astype(np.float32)
+    scores[1] = np.round(scores[1])  # a handful of values: ties everywhere
+    scores[2] = 0.0  # one big tie
+    scores[3, ::7] = np.nan
+    scores[4, 5:] = -np.inf  # fewer than k finite scores
+    scores[5] = -np.inf
+    scores[6, -3:] = 100.0  # winners in the ragged tail block
+    scores[7, :4] = 50.0
+    scores[7, 4:] = 50.0 * (rng.random(n_cols - 4) < 0.001)  # ties at the top, sparse
+    mask = rng.random(scores.shape) < 0.01
+    mask[6, -1] = True
+    exclude = sp.csr_matrix(mask.astype(np.float32))
+    for k in (1, 10, 37):
+        expected = scores.copy()
+        expected[mask] = -np.inf
+        expected_idx, expected_val = _stable_reference(expected, k)
+        idx, val = top_k(scores.copy(), k, exclude)
+        np.testing.assert_array_equal(idx, expected_idx)
+        np.testing.assert_array_equal(val, expected_val)

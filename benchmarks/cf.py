@@ -1,0 +1,302 @@
+"""Speed of the factor models against raw implicit, measured in one process (issue 3, Speed).
+
+Every ratio compares our code and raw implicit run in the same process, on the same data,
+with the same number of threads (BLAS and implicit's own), one after the other:
+
+- fit: ``rs.ALS`` vs ``implicit.cpu.als.AlternatingLeastSquares`` on synthetic interactions
+  (default 5M entries, 200k users, 50k items, Zipf item popularity, seeded) with the same
+  hyperparameters (``scale_regularization=False``, ``refine_users=False``, binary input on
+  both sides). Ratio = our seconds / implicit's (target <= 1.05).
+- batch recommend, exact, top-10, seen items excluded, for a fixed sample of users at each
+  catalog size: ``model.recommend(user_ids, k=10)`` vs implicit's batch
+  ``recommend(userids, user_items[userids], N=10, filter_already_liked_items=True)``, on the
+  same synthetic factors (clustered item vectors, popularity-scaled norms; set directly,
+  not trained: the kernel's speed does not depend on how the vectors were learned).
+  Ratio = implicit's seconds / ours (target >= 1.0, aim 1.3).
+- batch recommend with ``index="hnsw"`` (default parameters) vs implicit's exact, with
+  recall@10 of the HNSW lists against our exact lists (target >= 3x at recall >= 0.95).
+- one user at a time: p50 / p99 latency of ``model.recommend(user, k=10)`` over 1,000 calls
+  (exact at 100k items, HNSW at 1M items; targets p99 < 2 ms and < 1 ms).
+
+Timings are wall-clock and single-shot (the best of ``--repeats`` runs); on a shared
+machine they are noisy, so read the ratios, which pair runs taken back to back.
+
+Usage::
+
+    python benchmarks/cf.py                      # full run (several minutes)
+    python benchmarks/cf.py --quick              # small smoke run
+    python benchmarks/cf.py --sizes 100000 --threads 1,2 --json cf.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+import recsys as rs
+from recsys.data.ids import IdIndex
+from recsys.data.interactions import Interactions
+
+FACTORS = 64
+SEED = 42
+# Users per batch-recommend measurement: fewer on large catalogs so that each measurement
+# stays around a few seconds (the cost is users x items x factors).
+CELLS_PER_RUN = 2e9
+
+
+def zipf_items(rng: np.random.Generator, n: int, n_items: int, exponent: float = 1.0
+               ) -> np.ndarray:
+    """``n`` item indices drawn with Zipf-like popularity (rank ** -exponent), items shuffled
+    so that popularity is not tied to the index."""
+    weights = 1.0 / np.arange(1, n_items + 1) ** exponent
+    draws = rng.choice(n_items, size=n, p=weights / weights.sum())
+    return rng.permutation(n_items)[draws]
+
+
+def synthetic_matrix(n_users: int, n_items: int, nnz: int, seed: int) -> sp.csr_matrix:
+    """Binary users x items matrix of about ``nnz`` entries (duplicates merged), Zipf items,
+    users' activity log-normal."""
+    rng = np.random.default_rng(seed)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    users = rng.choice(n_users, size=nnz, p=activity / activity.sum())
+    items = zipf_items(rng, nnz, n_items, 0.8)
+    matrix = sp.csr_matrix((np.ones(nnz, np.float32), (users, items)),
+                           shape=(n_users, n_items))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def best_of(repeats: int, run) -> float:
+    """Smallest wall time of ``repeats`` calls of ``run``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+# ---------------------------------------------------------------------------- fit
+def bench_fit(threads: int, n_users: int, n_items: int, nnz: int, iterations: int,
+              repeats: int) -> dict:
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    matrix = synthetic_matrix(n_users, n_items, nnz, SEED)
+    interactions = Interactions(matrix, IdIndex(np.arange(n_users)), IdIndex(np.arange(n_items)))
+    params = {"factors": FACTORS, "regularization": 0.05, "alpha": 1.0,
+              "iterations": iterations}
+
+    def ours():
+        rs.ALS(**params, weighting="binary", scale_regularization=False, refine_users=False,
+               seed=0, threads=threads).fit(interactions)
+
+    def raw():
+        with threadpool_limits(1, "blas"):  # what implicit asks for, and what we do
+            model = AlternatingLeastSquares(**params, dtype=np.float32, num_threads=threads,
+                                            random_state=0)
+            model.fit(matrix, show_progress=False)
+
+    times = {"ours": [], "implicit": []}
+    for _ in range(repeats):  # interleaved, so that drift in machine load hits both
+        times["implicit"].append(best_of(1, raw))
+        times["ours"].append(best_of(1, ours))
+    ours_s, raw_s = min(times["ours"]), min(times["implicit"])
+    return {"what": "fit ALS", "threads": threads, "n_items": n_items, "nnz": int(matrix.nnz),
+            "ours_s": ours_s, "implicit_s": raw_s, "ratio": ours_s / raw_s,
+            "target": "ours/implicit <= 1.05"}
+
+
+# ---------------------------------------------------------------------------- recommend
+def synthetic_factors(n_users: int, n_items: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clustered user and item vectors; item norms grow with popularity, as trained ALS
+    factors' do."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(64, FACTORS)).astype(np.float32)
+    items = centers[rng.integers(0, 64, n_items)] + rng.normal(size=(n_items, FACTORS))
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    items *= (0.5 + popularity[rng.permutation(n_items)] ** 0.1)[:, None]
+    users = centers[rng.integers(0, 64, n_users)] + rng.normal(size=(n_users, FACTORS))
+    return users.astype(np.float32) * 0.1, items.astype(np.float32) * 0.1
+
+
+def factor_model(user_factors: np.ndarray, item_factors: np.ndarray, user_items: sp.csr_matrix,
+                 threads: int, index: str) -> rs.ALS:
+    """An rs.ALS carrying the given factors, as if fitted (the ranking path is the same)."""
+    model = rs.ALS(factors=FACTORS, threads=threads, index=index, weighting="binary",
+                   scale_regularization=False)
+    n_users, n_items = user_items.shape
+    model.users_ = IdIndex(np.arange(n_users))
+    model.items_ = IdIndex(np.arange(n_items))
+    model.user_items_ = user_items
+    model.item_popularity_ = np.bincount(user_items.indices, minlength=n_items).astype(
+        np.float32)
+    model.user_factors_ = user_factors
+    model.item_factors_ = item_factors
+    model.weighting_ = "binary"
+    model.item_lengths_ = model.item_popularity_
+    model.regularization_ = 0.05
+    model._restore()
+    return model
+
+
+def raw_model(user_factors: np.ndarray, item_factors: np.ndarray, threads: int):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(factors=FACTORS, num_threads=threads)
+    model.user_factors = user_factors
+    model.item_factors = item_factors
+    return model
+
+
+def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
+    hits = [len(set(a[a >= 0]) & set(b[b >= 0])) / max(1, (b >= 0).sum())
+            for a, b in zip(found, truth, strict=True)]
+    return float(np.mean(hits))
+
+
+def bench_recommend(threads: int, n_items: int, hnsw: bool, repeats: int, max_users: int,
+                    latency: str | None) -> list[dict]:
+    n_users = int(min(max_users, max(1000, CELLS_PER_RUN / n_items)))
+    rng = np.random.default_rng(SEED + n_items)
+    per_user = 25
+    user_items = sp.csr_matrix(
+        (np.ones(n_users * per_user, np.float32),
+         (np.repeat(np.arange(n_users), per_user), zipf_items(rng, n_users * per_user,
+                                                              n_items, 0.8))),
+        shape=(n_users, n_items))
+    user_items.sum_duplicates()
+    user_items.data[:] = 1.0
+    user_factors, item_factors = synthetic_factors(n_users, n_items, SEED + n_items)
+    ids = np.arange(n_users)
+    raw = raw_model(user_factors, item_factors, threads)
+    exact = factor_model(user_factors, item_factors, user_items, threads, "exact")
+    rows = []
+
+    def run_raw():
+        with threadpool_limits(threads, "blas"):
+            return raw.recommend(ids, user_items[ids], N=10, filter_already_liked_items=True)
+
+    raw_s = best_of(repeats, run_raw)
+    ours_s = best_of(repeats, lambda: exact.recommend(ids, k=10))
+    ours_pos = exact.recommend(ids, k=10).positions
+    raw_pos = run_raw()[0]
+    rows.append({"what": "recommend exact", "threads": threads, "n_items": n_items,
+                 "users": n_users, "ours_s_per_1k": ours_s / n_users * 1000,
+                 "implicit_s_per_1k": raw_s / n_users * 1000, "ratio": raw_s / ours_s,
+                 "recall_vs_exact": recall_at(raw_pos, ours_pos),
+                 "target": "implicit/ours >= 1.0 (aim 1.3)"})
+    if hnsw:
+        start = time.perf_counter()
+        ann = factor_model(user_factors, item_factors, user_items, threads, "hnsw")
+        build_s = time.perf_counter() - start
+        ann_s = best_of(repeats, lambda: ann.recommend(ids, k=10))
+        recall = recall_at(ann.recommend(ids, k=10).positions, ours_pos)
+        rows.append({"what": "recommend hnsw", "threads": threads, "n_items": n_items,
+                     "users": n_users, "ours_s_per_1k": ann_s / n_users * 1000,
+                     "implicit_s_per_1k": raw_s / n_users * 1000, "ratio": raw_s / ann_s,
+                     "recall_vs_exact": recall, "build_s": build_s,
+                     "target": "implicit exact/ours >= 3 at recall >= 0.95"})
+    if latency is not None:
+        model = exact if latency == "exact" else ann
+        sample = rng.choice(ids, size=1000, replace=n_users < 1000)
+        model.recommend(int(sample[0]), k=10)  # warm-up: lazy imports, thread pools
+        times = []
+        for user in sample.tolist():
+            start = time.perf_counter()
+            model.recommend(user, k=10)
+            times.append(time.perf_counter() - start)
+        times = np.array(times) * 1000
+        raw_times = []
+        for user in sample.tolist():
+            start = time.perf_counter()
+            with threadpool_limits(threads, "blas"):
+                raw.recommend(user, user_items[user], N=10, filter_already_liked_items=True)
+            raw_times.append(time.perf_counter() - start)
+        raw_times = np.array(raw_times) * 1000
+        rows.append({"what": f"one user {latency}", "threads": threads, "n_items": n_items,
+                     "p50_ms": float(np.percentile(times, 50)),
+                     "p99_ms": float(np.percentile(times, 99)),
+                     "implicit_exact_p50_ms": float(np.percentile(raw_times, 50)),
+                     "implicit_exact_p99_ms": float(np.percentile(raw_times, 99)),
+                     "target": "p99 < 2 ms" if latency == "exact" else "p99 < 1 ms"})
+    return rows
+
+
+# ---------------------------------------------------------------------------- report
+def print_table(rows: list[dict]) -> None:
+    print(f"{'measurement':<18}{'thr':>4}{'items':>9}  {'ours':>12}  {'implicit':>12}  "
+          f"{'ratio':>6}  {'recall':>6}  target")
+    for row in rows:
+        if "p50_ms" in row:
+            ours = f"{row['p50_ms']:.2f}/{row['p99_ms']:.2f}ms"
+            raw = (f"{row['implicit_exact_p50_ms']:.2f}/"
+                   f"{row['implicit_exact_p99_ms']:.2f}ms")
+            ratio, recall = "", ""
+        elif "ours_s" in row:
+            ours, raw = f"{row['ours_s']:.1f} s", f"{row['implicit_s']:.1f} s"
+            ratio, recall = f"{row['ratio']:.3f}", ""
+        else:
+            ours = f"{row['ours_s_per_1k']:.3f} s/1k"
+            raw = f"{row['implicit_s_per_1k']:.3f} s/1k"
+            ratio, recall = f"{row['ratio']:.2f}x", f"{row['recall_vs_exact']:.3f}"
+        print(f"{row['what']:<18}{row['threads']:>4}{row['n_items']:>9}  {ours:>12}  "
+              f"{raw:>12}  {ratio:>6}  {recall:>6}  {row['target']}")
+    print("fit: ratio = ours/implicit seconds; recommend: ratio = implicit/ours seconds "
+          "(s/1k = seconds per 1,000 users); one user: p50/p99 over 1,000 calls; "
+          "recall = recall@10 against our exact lists (implicit's exact lists for the "
+          "exact row).")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--sizes", default=None,
+                        help="comma-separated catalog sizes for recommend "
+                             "(default 10000,100000,1000000)")
+    parser.add_argument("--threads", default="1", help="comma-separated thread counts")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per timing (best kept)")
+    parser.add_argument("--skip-fit", action="store_true", help="recommend benchmarks only")
+    parser.add_argument("--json", type=Path, default=None, help="write the rows here")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message=".*OpenBLAS is configured.*")
+
+    if args.quick:
+        fit_shape = {"n_users": 20_000, "n_items": 5_000, "nnz": 200_000, "iterations": 3}
+        sizes = [10_000, 100_000]
+        max_users = 1000
+    else:
+        fit_shape = {"n_users": 200_000, "n_items": 50_000, "nnz": 5_000_000,
+                     "iterations": 15}
+        sizes = [10_000, 100_000, 1_000_000]
+        max_users = 10_000
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[dict] = []
+    for threads in [int(t) for t in args.threads.split(",")]:
+        if not args.skip_fit:
+            rows.append(bench_fit(threads, repeats=args.repeats, **fit_shape))
+            print_table(rows[-1:])
+        for n_items in sizes:
+            latency = ("exact" if n_items == 100_000 else
+                       "hnsw" if n_items >= 1_000_000 else None)
+            new = bench_recommend(threads, n_items, hnsw=n_items >= 100_000,
+                                  repeats=args.repeats, max_users=max_users, latency=latency)
+            print_table(new)
+            rows.extend(new)
+    print("\n=== summary (one process; wall-clock, machine shared, so noisy) ===")
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
