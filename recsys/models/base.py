@@ -398,17 +398,15 @@ class Recommender:
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
         n_cols = len(self.items_) if item_cols is None else len(item_cols)
-        batch = max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
+        batch = self._rank_batch_rows(n_cols)
         for kind in (_KNOWN, _HISTORY, _FALLBACK):
             members = np.flatnonzero(source == kind)
             for start in range(0, len(members), batch):
                 chunk = members[start:start + batch]
                 if kind == _KNOWN:
-                    block = self._score(rows[chunk], item_cols)
                     seen = take_rows(self.user_items_, rows[chunk])
                 elif kind == _HISTORY:
                     seen = take_rows(history_matrix, history_rows[chunk])
-                    block = self._score_history(seen, item_cols)
                 else:
                     block = self._fallback_scores(len(chunk), item_cols)
                     has_history = history_rows[chunk] >= 0
@@ -416,9 +414,35 @@ class Recommender:
                             .multiply(has_history[:, None]).tocsr()
                             if history_matrix is not None else
                             sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
-                positions[chunk], scores[chunk] = _top_k_columns(
-                    block, k, seen if exclude_seen else None, item_cols)
+                    positions[chunk], scores[chunk] = _top_k_columns(
+                        block, k, seen if exclude_seen else None, item_cols)
+                    continue
+                positions[chunk], scores[chunk] = self._rank_users(
+                    kind, rows[chunk], seen, item_cols, k, exclude_seen)
         return positions, scores
+
+    def _rank_batch_rows(self, n_cols: int) -> int:
+        """Users ranked per call of :meth:`_rank_users`: a dense block of about
+        ``SCORE_BLOCK_CELLS`` scores."""
+        return max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
+
+    def _rank_users(
+        self,
+        kind: int,
+        user_rows: np.ndarray,
+        seen: sp.csr_matrix,
+        item_cols: np.ndarray | None,
+        k: int,
+        exclude_seen: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top k of a batch of users known at fit time (``kind == _KNOWN``, by ``user_rows``)
+        or folded in from their ``seen`` rows (``_HISTORY``). Families with a faster search
+        than dense scores plus top-k (factor models, ANN) override this."""
+        if kind == _KNOWN:
+            block = self._score(user_rows, item_cols)
+        else:
+            block = self._score_history(seen, item_cols)
+        return _top_k_columns(block, k, seen if exclude_seen else None, item_cols)
 
     def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
         popularity = self.item_popularity_

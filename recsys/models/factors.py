@@ -219,53 +219,38 @@ class FactorModel(Recommender):
             return normalized[item_rows] @ columns.T
 
     # ------------------------------------------------------------------ ANN ranking
-    def _rank(
+    def _rank_batch_rows(self, n_cols: int) -> int:
+        # Both searches cut their own score blocks; this only bounds the candidate arrays.
+        return ANN_BATCH
+
+    def _rank_users(
         self,
-        rows: np.ndarray,
-        history_rows: np.ndarray,
-        history_matrix: sp.csr_matrix | None,
-        source: np.ndarray,
+        kind: int,
+        user_rows: np.ndarray,
+        seen: sp.csr_matrix,
         item_cols: np.ndarray | None,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Rank users that have a vector through the ANN index, or through
-        :meth:`_exact_search` (float32 product, float64 rescoring of the candidates); the
-        rest (fallback users, histories without a known item) the base's way.
-
-        This stands in for a generic base hook ("top k for these query vectors") that the
-        base class does not have yet.
-        """
+        """Search with the users' vectors: through the ANN index, or :meth:`_exact_search`
+        (float32 product, float64 rescoring of the candidates)."""
+        if kind == _HISTORY and (np.diff(seen.indptr) == 0).any():
+            # A history without a known item gives no vector to search with: those users are
+            # ranked the base's way (all scores equal, ties by item index).
+            empty = np.diff(seen.indptr) == 0
+            positions = np.full((len(user_rows), k), PAD, np.int64)
+            scores = np.full((len(user_rows), k), np.nan, np.float32)
+            for part, ranker in ((np.flatnonzero(empty), super()._rank_users),
+                                 (np.flatnonzero(~empty), self._rank_users)):
+                if len(part):
+                    positions[part], scores[part] = ranker(
+                        kind, user_rows[part], take_rows(seen, part), item_cols, k,
+                        exclude_seen)
+            return positions, scores
         ann = getattr(self, "_ann", None)
         search = self._exact_search if ann is None else ann.search
-        n_queries = len(rows)
-        positions = np.full((n_queries, k), PAD, np.int64)
-        scores = np.full((n_queries, k), np.nan, np.float32)
-        history_members = np.flatnonzero(source == _HISTORY)
-        if len(history_members):
-            seen = take_rows(history_matrix, history_rows[history_members])
-            # Users whose history holds no known item have no vector: exact path (popularity).
-            empty = np.diff(seen.indptr) == 0
-            history_members = history_members[~empty]
-        special = np.setdiff1d(np.arange(n_queries), np.concatenate(
-            [np.flatnonzero(source == _KNOWN), history_members]))
-        if len(special):
-            positions[special], scores[special] = super()._rank(
-                rows[special], history_rows[special], history_matrix, source[special],
-                item_cols, k, exclude_seen)
-        for members, known in ((np.flatnonzero(source == _KNOWN), True),
-                               (history_members, False)):
-            for start in range(0, len(members), ANN_BATCH):
-                chunk = members[start:start + ANN_BATCH]
-                if known:
-                    seen = take_rows(self.user_items_, rows[chunk])
-                    queries = self.user_factors_[rows[chunk]]
-                else:
-                    seen = take_rows(history_matrix, history_rows[chunk])
-                    queries = self._fold_in(seen)
-                positions[chunk], scores[chunk] = search(
-                    queries, k, exclude=seen if exclude_seen else None, allowed=item_cols)
-        return positions, scores
+        queries = self.user_factors_[user_rows] if kind == _KNOWN else self._fold_in(seen)
+        return search(queries, k, exclude=seen if exclude_seen else None, allowed=item_cols)
 
     def _item_norms(self) -> np.ndarray:
         """Euclidean norms of the item vectors, cached per ``item_factors_`` array (a single
