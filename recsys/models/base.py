@@ -27,7 +27,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
-from recsys.models.topk import PAD, take_rows, top_k
+from recsys.models.topk import PAD, take_rows, top_k_columns
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
 # Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
@@ -134,22 +134,6 @@ def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset
     if isinstance(data, Interactions):
         return data, None
     raise DataError(f"fit expects an Interactions or a Dataset, got {type(data).__name__}")
-
-
-def _top_k_columns(
-    block: np.ndarray,
-    k: int,
-    exclude: sp.csr_matrix | None,
-    item_cols: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top k of a score block over ``item_cols`` (all items if None), as item positions."""
-    block = np.array(block, dtype=np.float32, copy=True)
-    if exclude is not None and item_cols is not None:
-        exclude = sp.csr_matrix(exclude[:, item_cols])
-    top, values = top_k(block, k, exclude if exclude is not None and exclude.nnz else None)
-    if item_cols is not None and len(item_cols):
-        top = np.where(top == PAD, PAD, item_cols[np.maximum(top, 0)])
-    return top, values
 
 
 class Recommender:
@@ -414,7 +398,7 @@ class Recommender:
                             .multiply(has_history[:, None]).tocsr()
                             if history_matrix is not None else
                             sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
-                    positions[chunk], scores[chunk] = _top_k_columns(
+                    positions[chunk], scores[chunk] = top_k_columns(
                         block, k, seen if exclude_seen else None, item_cols)
                     continue
                 positions[chunk], scores[chunk] = self._rank_users(
@@ -442,7 +426,7 @@ class Recommender:
             block = self._score(user_rows, item_cols)
         else:
             block = self._score_history(seen, item_cols)
-        return _top_k_columns(block, k, seen if exclude_seen else None, item_cols)
+        return top_k_columns(block, k, seen if exclude_seen else None, item_cols)
 
     def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
         popularity = self.item_popularity_
@@ -485,7 +469,7 @@ class Recommender:
         item_cols = self._allowed_columns(candidates, exclude)
         itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
                                shape=(len(rows), len(self.items_)))
-        top, values = _top_k_columns(self._similar_items(rows, item_cols), k, itself, item_cols)
+        top, values = top_k_columns(self._similar_items(rows, item_cols), k, itself, item_cols)
         return Recommendations(item_ids, top, values, self.items_, "item")
 
     def recommend_for_basket(
@@ -518,5 +502,5 @@ class Recommender:
             block = self._score_history(row, item_cols)
         else:
             block = self._similar_items(found, item_cols).sum(axis=0, keepdims=True)
-        top, values = _top_k_columns(block, k, row, item_cols)
+        top, values = top_k_columns(block, k, row, item_cols)
         return Recommendations([0], top, values, self.items_, "basket")

@@ -43,7 +43,8 @@ from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ColumnError, ConfigError, DataError
-from recsys.models.base import Recommendations, Recommender, _top_k_columns
+from recsys.models.base import Recommendations, Recommender
+from recsys.models.topk import top_k_columns
 
 LOG = logging.getLogger("recsys")
 
@@ -973,6 +974,6 @@ class AssociationRules(Recommender):
             block = self._fallback_scores(1, item_cols)
         else:
             block = self._rule_scores(row, item_cols, metric)
-        top, values = _top_k_columns(block, k, row, item_cols)
+        top, values = top_k_columns(block, k, row, item_cols)
         return Recommendations([0], top, values, self.items_, "basket")
 

@@ -215,3 +215,19 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
                         shape=(len(rows), matrix.shape[1]), copy=False)
     out.has_sorted_indices = matrix.has_sorted_indices
     return out
+
+
+def top_k_columns(
+    block: np.ndarray,
+    k: int,
+    exclude: sp.csr_matrix | None,
+    item_cols: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of a score block over ``item_cols`` (all items if None), as item positions."""
+    block = np.array(block, dtype=np.float32, copy=True)
+    if exclude is not None and item_cols is not None:
+        exclude = sp.csr_matrix(exclude[:, item_cols])
+    top, values = top_k(block, k, exclude if exclude is not None and exclude.nnz else None)
+    if item_cols is not None and len(item_cols):
+        top = np.where(top == PAD, PAD, item_cols[np.maximum(top, 0)])
+    return top, values
