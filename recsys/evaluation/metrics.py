@@ -89,15 +89,6 @@ CORE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate")
 Ks: TypeAlias = "int | Sequence[int]"
 Scores: TypeAlias = "np.ndarray | dict[int, np.ndarray]"
 
-# The lookup scatters one block of users' relevant items into a dense one-byte table and reads
-# every recommended item back from it: O(nnz + n_users * k), no sort, no loop per user. A table
-# of a few MB stays in cache; when even _MIN_BLOCK_ROWS rows exceed _MAX_TABLE_BYTES (catalogs
-# of millions of items) a binary search over the sorted (user, item) keys is used instead.
-_TABLE_BYTES = 1 << 22
-_MIN_BLOCK_ROWS = 16
-_MAX_TABLE_BYTES = 1 << 26
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -142,19 +133,22 @@ def _check_items(arr: np.ndarray, n_items: int, source: str = "n_items") -> np.n
     """Raise on indices outside [-1, n_items), naming the first bad cell; return arr."""
     if arr.size == 0:
         return arr
-    if arr.min() < -1:
-        row, col = np.argwhere(arr < -1)[0]
+    if arr.min() < -1 or arr.max() >= n_items:
+        row, col = np.argwhere((arr < -1) | (arr >= n_items))[0]
+        _raise_bad_item(arr, row, col, n_items, source)
+    return arr
+
+
+def _raise_bad_item(arr: np.ndarray, row: int, col: int, n_items: int, source: str) -> None:
+    if arr[row, col] < -1:
         raise DataError(
             f"recommended[{row}, {col}] = {arr[row, col]}: item indices must be >= 0, "
             "or -1 for padding"
         )
-    if arr.max() >= n_items:
-        row, col = np.argwhere(arr >= n_items)[0]
-        raise DataError(
-            f"recommended[{row}, {col}] = {arr[row, col]} is not an item index: "
-            f"there are {n_items} items ({source})"
-        )
-    return arr
+    raise DataError(
+        f"recommended[{row}, {col}] = {arr[row, col]} is not an item index: "
+        f"there are {n_items} items ({source})"
+    )
 
 
 def _as_relevant(relevant: Any, n_users: int) -> sp.csr_matrix:
@@ -236,84 +230,27 @@ def _row_of_entry(rel: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(rel.shape[0], dtype=np.int64), np.diff(rel.indptr))
 
 
-def _lookup(top: np.ndarray, rel: sp.csr_matrix, method: str | None = None) -> np.ndarray:
-    """Boolean (n_users, k): is top[u, r] among the stored items of row u? (-1 never is.)"""
-    n_users, k = top.shape
-    n_items = rel.shape[1]
-    # Cell of (user u, item i) is u * width + i. The spare last column of every row is never
-    # set, and padding lands on one: -1 in row u is cell u * width - 1, the spare column of
-    # row u - 1 (for the first row, index -1 wraps to the last row's spare column).
-    width = n_items + 1
-    block = min(max(_MIN_BLOCK_ROWS, _TABLE_BYTES // width), max(n_users, 1))
-    if method is None:
-        method = "table" if block * width <= _MAX_TABLE_BYTES else "search"
-    out = np.zeros((n_users, k), dtype=bool)
-    if n_users == 0 or k == 0 or rel.nnz == 0:
-        return out
-    counts = np.diff(rel.indptr)
-    if method == "search":
-        row_start = np.arange(n_users, dtype=np.int64) * width
-        cells = np.repeat(row_start, counts) + rel.indices  # sorted: CSR is canonical
-        query = top + row_start[:, None]
-        pos = np.minimum(np.searchsorted(cells, query), cells.size - 1)
-        np.equal(cells[pos], query, out=out)
-        return out
-    # Cells relative to the user's block, computed once for all blocks.
-    block_row_start = (np.arange(n_users, dtype=np.int64) % block) * width
-    local = np.repeat(block_row_start, counts)
-    local += rel.indices
-    # Each block of users stamps its relevant cells with a fresh value instead of clearing the
-    # table afterwards: one scatter per relevant entry instead of two.
-    table = np.zeros(block * width, dtype=np.uint8)
-    offsets = np.arange(block, dtype=np.int64)[:, None] * width
-    query = np.empty((block, k), dtype=np.int64)
-    indptr = rel.indptr
-    for number, start in enumerate(range(0, n_users, block)):
-        stamp = number % 255 + 1
-        if stamp == 1 and number:
-            table[:] = 0
-        stop = min(n_users, start + block)
-        rows = stop - start
-        table[local[indptr[start] : indptr[stop]]] = stamp
-        np.add(top[start:stop], offsets[:rows], out=query[:rows])
-        np.equal(table[query[:rows]], stamp, out=out[start:stop])
-    return out
-
-
-def _first_occurrences(user: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray | None:
-    """Mask of the hits whose item is not repeated earlier in the list; None if all are kept.
-
-    The hits come in (user, rank) order, so a stable sort puts each repeat after its first
-    occurrence; the keys are already ordered by user, which keeps the sort cheap.
-    """
-    if user.size < 2:
-        return None
-    keys = user * n_items + item
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    repeat = sorted_keys[1:] == sorted_keys[:-1]
-    if not repeat.any():
-        return None
-    keep = np.ones(user.size, dtype=bool)
-    keep[order[1:][repeat]] = False
-    return keep
-
-
 def _hit_index(
-    recommended: Any, relevant: Any, k: int, method: str | None = None
+    recommended: Any, relevant: Any, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
-    """Validated inputs -> user, 0-based position and item of every hit in the top k, in
-    (user, rank) order, and the relevant-only CSR."""
+    """Validated inputs -> user and 0-based position of every hit in the top k, in (user,
+    rank) order, the recommended array and the relevant-only CSR.
+
+    Only the first k columns are read (and validated)."""
+    from recsys.evaluation._hitscan import scan_hits  # numba: imported on first use
+
     arr = _as_recommended(recommended)
     rel = _as_relevant(relevant, arr.shape[0])
-    top = _check_items(_top(arr, k), rel.shape[1], "the columns of relevant")
-    idx = np.flatnonzero(_lookup(top, rel, method))
-    user, position = np.divmod(idx, k)
-    item = top.reshape(-1)[idx]
-    keep = _first_occurrences(user, item, rel.shape[1])
-    if keep is not None:
-        user, position, item = user[keep], position[keep], item[keep]
-    return user, position, item, rel
+    if arr.shape[1] > k:
+        arr = _top(arr, k)  # the scan reads contiguous rows twice as fast as strided ones
+    if arr.dtype not in (np.int32, np.int64):
+        arr = arr.astype(np.int64)  # unsigned or narrow ints: no extra compiled signature
+    user, position, bad_row, bad_col = scan_hits(
+        arr, k, rel.indptr, rel.indices, rel.shape[1]
+    )
+    if bad_row >= 0:
+        _raise_bad_item(arr, bad_row, bad_col, rel.shape[1], "the columns of relevant")
+    return user, position, arr, rel
 
 
 @dataclass(frozen=True)
@@ -357,24 +294,23 @@ class _Hits:
             **ideal,
         )
 
-    # Shared by several kernels, computed at most once per (hits, k).
     @cached_property
-    def count(self) -> np.ndarray:
-        """Number of hits per user, as float64."""
-        return np.bincount(self.user, minlength=self.n_users).astype(np.float64)
+    def sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per user: hit count (float64), best rank (0: none), DCG, sum of precision@rank.
 
-    @cached_property
-    def first_of_user(self) -> np.ndarray:
-        """Mask of the hits that are their user's first (best-ranked) hit."""
-        first = np.ones(self.user.size, dtype=bool)
-        np.not_equal(self.user[1:], self.user[:-1], out=first[1:])
-        return first
+        One compiled pass over the hits, shared by every kernel of this cutoff.
+        """
+        from recsys.evaluation._hitscan import sum_hits
+
+        gain = np.empty(0) if self.gain is None else self.gain
+        discount = _discount(np.arange(1, self.k + 1))
+        return sum_hits(self.user, self.rank, gain, discount, self.n_users)
 
 
 def _collect(recommended: Any, relevant: Any, k: int, gains: str = "binary") -> _Hits:
     if gains not in GAINS:
         raise ConfigError(f"gains must be one of {GAINS}; got {gains!r}")
-    user, rank, item, rel = _hit_index(recommended, relevant, k)
+    user, rank, arr, rel = _hit_index(recommended, relevant, k)
     n_users = rel.shape[0]
     rank += 1
     n_relevant = np.diff(rel.indptr).astype(np.int64)
@@ -384,7 +320,7 @@ def _collect(recommended: Any, relevant: Any, k: int, gains: str = "binary") -> 
     # Graded gains: find each hit's stored value (hits are few, a binary search is cheap).
     rows = _row_of_entry(rel)
     keys = rows * rel.shape[1] + rel.indices
-    gain = values[np.searchsorted(keys, user * rel.shape[1] + item)]
+    gain = values[np.searchsorted(keys, user * rel.shape[1] + arr[user, rank - 1])]
     order = np.lexsort((-values, rows))  # each user's gains, best first
     ideal_rank = np.arange(rows.size, dtype=np.int64) - rel.indptr[rows] + 1
     keep = ideal_rank <= k
@@ -416,19 +352,15 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _precision(h: _Hits, k: int) -> np.ndarray:
-    return h.count / k
+    return h.sums[0] / k
 
 
 def _recall(h: _Hits, k: int) -> np.ndarray:
-    return _divide(h.count, h.n_relevant)
+    return _divide(h.sums[0], h.n_relevant)
 
 
 def _ndcg(h: _Hits, k: int) -> np.ndarray:
-    discount = _discount(np.arange(1, k + 1))  # a lookup is cheaper than a log per hit
-    disc = discount[h.rank - 1]
-    dcg = np.bincount(
-        h.user, weights=disc if h.gain is None else h.gain * disc, minlength=h.n_users
-    )
+    discount = _discount(np.arange(1, k + 1))
     if h.ideal_gain is None:
         # Binary gains: the ideal list is min(|relevant|, k) hits at ranks 1, 2, ...
         best = np.concatenate([[0.0], np.cumsum(discount)])
@@ -437,29 +369,21 @@ def _ndcg(h: _Hits, k: int) -> np.ndarray:
         ideal = np.bincount(
             h.ideal_user, weights=h.ideal_gain * discount[h.ideal_rank - 1], minlength=h.n_users
         )
-    return _divide(dcg, ideal)
+    return _divide(h.sums[2], ideal)
 
 
 def _average_precision(h: _Hits, k: int) -> np.ndarray:
-    # The n-th hit of a user at rank r contributes precision@r = n / r; n is the hit's place
-    # in the flat list minus the place of its user's first hit.
-    first_place = np.cumsum(h.count) - h.count
-    nth = np.arange(1, h.user.size + 1) - first_place[h.user]
-    total = np.bincount(h.user, weights=nth / h.rank, minlength=h.n_users)
-    return _divide(total, np.minimum(h.n_relevant, k))
+    # The n-th hit of a user at rank r contributes precision@r = n / r.
+    return _divide(h.sums[3], np.minimum(h.n_relevant, k))
 
 
 def _mrr(h: _Hits, k: int) -> np.ndarray:
-    out = np.zeros(h.n_users)
-    first = h.first_of_user
-    out[h.user[first]] = 1.0 / h.rank[first]
-    return out
+    best_rank = h.sums[1]
+    return np.divide(1.0, best_rank, out=np.zeros(h.n_users), where=best_rank > 0)
 
 
 def _hit_rate(h: _Hits, k: int) -> np.ndarray:
-    out = np.zeros(h.n_users)
-    out[h.user] = 1.0
-    return out
+    return (h.sums[0] > 0).astype(np.float64)
 
 
 _KERNELS: dict[str, Callable[[_Hits, int], np.ndarray]] = {
@@ -517,11 +441,10 @@ def hits(recommended: Any, relevant: Any, k: int = 10) -> np.ndarray:
 
     Notes
     -----
-    The relevant items of a block of users are scattered into a dense one-byte table of about
-    4 MB and the recommended items are read back from it: O(nnz + n_users * k) time and
-    O(n_users * k) memory, no loop per user. Catalogs of millions of items switch to a binary
-    search over the sorted (user, item) keys. Only the first k columns of ``recommended`` are
-    read (and validated).
+    One compiled pass over the users (numba) stamps each user's relevant items, or their
+    list when it is the shorter, into a scratch array of ``n_items`` slots and probes it with
+    the other: O(nnz + n_users * k) time and O(n_users * k + n_items) memory. Only the first
+    k columns of ``recommended`` are read (and validated).
 
     Examples
     --------
@@ -775,15 +698,11 @@ def compute(
         raise ConfigError(f"unknown metric(s) {unknown}; available: {sorted(_KERNELS)}")
     ks, scalar = _parse_k(k)
     collected = _collect(recommended, relevant, max(ks), gains)
-    # Only ndcg uses graded gains; the other kernels get the same hits without them.
-    binary = _Hits(
-        collected.n_users, collected.k, collected.user, collected.rank, collected.n_relevant
-    )
-    plain = {kk: binary.at(kk) for kk in ks}
-    graded = {kk: collected.at(kk) for kk in ks} if collected.gain is not None else plain
+    # One summary per cutoff, shared by the metrics; only ndcg reads the graded gains.
+    per_cutoff = {kk: collected.at(kk) for kk in ks}
     out: dict[str, Scores] = {}
     for name in metrics:
-        per_k = {kk: _KERNELS[name]((graded if name == "ndcg" else plain)[kk], kk) for kk in ks}
+        per_k = {kk: _KERNELS[name](per_cutoff[kk], kk) for kk in ks}
         out[name] = per_k[ks[0]] if scalar else per_k
     return out
 
