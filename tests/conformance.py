@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import recsys as rs
-from recsys.errors import NotFittedError, UnknownIdError
+from recsys.errors import NotFittedError, RecsysWarning, UnknownIdError
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,8 @@ def test_similar_items_excludes_itself_and_finds_block(fitted):
 def test_basket_excludes_its_items(fitted):
     case, model, _, _ = fitted
     basket = ["i1_00", "i1_01", "i1_02", "unknown-item"]
-    recs = model.recommend_for_basket(basket, k=4).to_pandas()
+    with pytest.warns(RecsysWarning, match="unknown-item"):
+        recs = model.recommend_for_basket(basket, k=4).to_pandas()
     assert not set(recs["item"]) & set(basket)
     assert len(recs) == 4 and recs["rank"].tolist() == [1, 2, 3, 4]
     if case.personalized:

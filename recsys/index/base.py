@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,35 @@ class VectorIndex:
 
     Scores are inner products ``queries @ vectors.T``; on L2-normalized vectors that is
     cosine similarity.
+
+    An index that is slow to build can be saved and restored without rebuilding it:
+    :meth:`state` returns plain numeric arrays (what a model saves beside its vectors) and
+    :meth:`restore` turns them back into the built index.
     """
 
     _vectors: np.ndarray | None = None
 
     def build(self, vectors: Any) -> VectorIndex:
         raise NotImplementedError
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays from which :meth:`restore` recreates this built index; empty when
+        building it again is as cheap as reading them (exact search keeps only the
+        vectors, which the caller has)."""
+        self._check_built()
+        return {}
+
+    def restore(self, vectors: Any, state: Mapping[str, np.ndarray]) -> VectorIndex:
+        """The index over ``vectors`` from the ``state`` of one built on them; returns self.
+
+        This base builds it again; an index with a costly build reads ``state`` instead and
+        builds only when ``state`` lacks its arrays (saved before it kept any).
+        """
+        return self.build(vectors)
+
+    def _check_built(self) -> None:
+        if self._vectors is None:
+            raise NotFittedError(f"{type(self).__name__} is not built; call build() first")
 
     @property
     def n_items(self) -> int:
@@ -50,8 +74,7 @@ class VectorIndex:
     def _check_search(
         self, queries: Any, k: Any, exclude: Any, allowed: Any,
     ) -> tuple[np.ndarray, int, sp.csr_matrix | None, np.ndarray | None]:
-        if self._vectors is None:
-            raise NotFittedError(f"{type(self).__name__} is not built; call build() first")
+        self._check_built()
         queries = as_vectors(queries, "queries", self.dim)
         k = check_int("k", k)
         if exclude is not None:

@@ -173,8 +173,8 @@ class ALS(FactorModel):
         backend.fit(matrix, show_progress=show_progress)
         return backend
 
-    def _restore(self) -> None:
-        super()._restore()
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
+        super()._restore(derived)
         self._solver = None
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
@@ -201,6 +201,7 @@ class ALS(FactorModel):
         user_ids: Any,
         interactions: Mapping | pd.DataFrame | Interactions,
         replace: bool = False,
+        strict: bool = False,
     ) -> ALS:
         """Update the vectors of some users from new interactions, item factors fixed.
 
@@ -209,10 +210,14 @@ class ALS(FactorModel):
         user_ids : id or list of ids
             Users to update. Unknown ids are added to the model (appended to ``users_``).
         interactions : dict user -> items, DataFrame (user, item[, weight]) or Interactions
-            The new interactions of these users; items the model does not know are ignored.
+            The new interactions of these users; items the model does not know are ignored
+            and listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``).
         replace : bool
             ``False``: add them to each user's stored history (weights of repeated items are
             summed). ``True``: they become the user's whole history.
+        strict : bool
+            Raise :class:`~recsys.errors.UnknownIdError` naming the unknown items (the first
+            few, and their count) instead of ignoring them; no user is updated then.
 
         Returns
         -------
@@ -234,7 +239,7 @@ class ALS(FactorModel):
             raise DataError("partial_fit_users: user_ids must be unique")
         if isinstance(interactions, Interactions):
             interactions = interactions.to_pandas()
-        given_users, given = self._history_matrix(interactions)
+        given_users, given = self._history_matrix(interactions, strict)
         strangers = np.flatnonzero(IdIndex(ids).to_index(given_users.ids, missing="ignore") < 0)
         if len(strangers):
             raise DataError("partial_fit_users: interactions of users not in user_ids: "

@@ -154,8 +154,16 @@ class Recommender:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
 
-    def _restore(self) -> None:
-        """Rebuild state derived from the saved arrays after :func:`recsys.load`."""
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
+        """Rebuild state derived from the learned arrays, after ``fit`` and after
+        :func:`recsys.load`. ``derived`` holds what :meth:`_derived_arrays` returned when
+        the model was saved (None after ``fit``); a family uses it to skip a slow rebuild."""
+
+    def _derived_arrays(self) -> dict[str, np.ndarray]:
+        """Derived state worth saving beside the learned arrays because it is slow to
+        rebuild (an ANN graph): plain numeric arrays by name, handed back to :meth:`_restore`
+        on loading. Nothing by default."""
+        return {}
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -261,6 +269,7 @@ class Recommender:
         exclude: Iterable | None = None,
         history: Mapping | pd.DataFrame | None = None,
         on_unknown: str = "raise",
+        strict: bool = False,
     ) -> Recommendations:
         """Top-k items for each user.
 
@@ -282,16 +291,38 @@ class Recommender:
             Interactions of users to score from this history instead of the model's state
             (fold-in). Families that cannot fold in treat these users as unknown and use the
             history only to exclude seen items. Items unknown to the model are ignored and
-            listed in a :class:`~recsys.errors.RecsysWarning`.
+            listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``).
         on_unknown : {"raise", "skip", "fallback"}
             Unknown users (not in training, not foldable): raise an error naming them, leave
             them out of the result, or give them the most popular items.
+        strict : bool
+            Raise instead of warning when ``history`` holds items unknown to the model. The
+            allow/deny lists are filters, not evidence, and never raise for unknown items.
 
         Returns
         -------
         Recommendations
             Sorted by score, ties broken by item index; lists shorter than k when fewer items
             are allowed.
+
+        Raises
+        ------
+        recsys.errors.UnknownIdError
+            An unknown user under ``on_unknown="raise"``, or, with ``strict=True``, items of
+            ``history`` unknown to the model (the first few are named, with their count, and
+            listed in ``.ids``).
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+        >>> model = rs.ItemKNN(k=5).fit(inter)
+        >>> model.recommend(["new"], k=1, history={"new": ["a"]})["new"]
+        ['b']
+        >>> model.recommend(["new"], history={"new": ["a", "zzz"]}, strict=True)
+        Traceback (most recent call last):
+        ...
+        recsys.errors.UnknownIdError: history: 1 item(s) unknown to the model (strict=True): 'zzz'
         """
         self._check_fitted()
         k = check_int("k", k)
@@ -302,7 +333,7 @@ class Recommender:
         history_rows = np.full(len(user_ids), -1, np.int64)
         history_matrix = None
         if history is not None:
-            history_users, history_matrix = self._history_matrix(history)
+            history_users, history_matrix = self._history_matrix(history, strict)
             history_rows = history_users.to_index(user_ids, missing="ignore")
             if self.supports_unknown_users:
                 source[history_rows >= 0] = _HISTORY
@@ -333,9 +364,34 @@ class Recommender:
             allowed[found[found >= 0]] = False
         return np.flatnonzero(allowed)
 
-    def _history_matrix(self, history: Mapping | pd.DataFrame) -> tuple[IdIndex, sp.csr_matrix]:
+    def _item_columns(self, ids: Any, where: str, strict: bool,
+                      stacklevel: int = 2) -> np.ndarray:
+        """Columns of external item ids given as evidence (a history, a basket), ``-1`` for
+        ids unknown to the model.
+
+        Unknown ids raise :class:`~recsys.errors.UnknownIdError` under ``strict``; otherwise
+        they are listed in a :class:`~recsys.errors.RecsysWarning`, attributed ``stacklevel``
+        frames above the caller (as :func:`warnings.warn` counts from the caller).
+        """
+        ids = as_id_array(ids)
+        cols = self.items_.to_index(ids, missing="ignore")
+        if (cols >= 0).all():
+            return cols
+        unknown = pd.unique(pd.Series(ids[cols < 0], dtype=object))
+        # A long history may hold thousands of unknown ids: name a few, count them all.
+        named = ", ".join(repr(v) for v in unknown[:10].tolist())
+        if len(unknown) > 10:
+            named += f" and {len(unknown) - 10} more"
+        counted = f"{where}: {len(unknown)} item(s) unknown to the model"
+        if strict:
+            raise UnknownIdError(f"{counted} (strict=True): {named}", unknown.tolist())
+        warnings.warn(f"{counted} ignored: {named}", RecsysWarning, stacklevel=stacklevel + 1)
+        return cols
+
+    def _history_matrix(self, history: Mapping | pd.DataFrame,
+                        strict: bool = False) -> tuple[IdIndex, sp.csr_matrix]:
         """Users and their rows over the training items; unknown items are ignored, and
-        listed in a :class:`~recsys.errors.RecsysWarning`."""
+        listed in a :class:`~recsys.errors.RecsysWarning` (raise under ``strict``)."""
         if isinstance(history, Mapping):
             users = list(history.keys())
             lengths = [len(as_id_array(v)) for v in history.values()]
@@ -354,14 +410,10 @@ class Recommender:
             user_index, user_rows = IdIndex(np.asarray(uniques)), codes
         else:
             raise DataError("history must be a dict user -> items or a DataFrame(user, item)")
-        cols = self.items_.to_index(frame["item"].to_numpy(), missing="ignore")
+        cols = self._item_columns(frame["item"].to_numpy(), "history", strict, stacklevel=3)
         weights = (frame["weight"].to_numpy(np.float32) if "weight" in frame.columns
                    else np.ones(len(frame), np.float32))
         known = cols >= 0
-        if not known.all():
-            unknown = pd.unique(pd.Series(frame["item"].to_numpy()[~known], dtype=object))
-            warnings.warn(f"history: {len(unknown)} item(s) unknown to the model ignored: "
-                          f"{unknown[:10].tolist()}", RecsysWarning, stacklevel=3)
         matrix = sp.csr_matrix((weights[known], (np.asarray(user_rows)[known], cols[known])),
                                shape=(len(user_index), len(self.items_)), dtype=np.float32)
         matrix.sum_duplicates()
@@ -478,20 +530,45 @@ class Recommender:
         k: int = 10,
         items: Iterable | None = None,
         exclude: Iterable | None = None,
+        strict: bool = False,
     ) -> Recommendations:
         """Items to add to a basket, cart or session (the basket's own items excluded).
 
         Families that fold in score the basket as a new user's history; the others add up
-        the basket items' similar-item scores. Items unknown to the model are ignored; a
-        basket with no known item gets the most popular items.
+        the basket items' similar-item scores.
+
+        Parameters
+        ----------
+        basket : list of item ids
+            Items unknown to the model are ignored and listed in a
+            :class:`~recsys.errors.RecsysWarning` (an error under ``strict``); a basket with
+            no known item gets the most popular items.
+        k : int
+        items, exclude : list of item ids, optional
+            Allow-list and deny-list (unknown ids in them are ignored, even under ``strict``).
+        strict : bool
+            Raise :class:`~recsys.errors.UnknownIdError` naming the basket's unknown items
+            (the first few, and their count) instead of ignoring them.
 
         Returns
         -------
         Recommendations with one row keyed ``0`` (column "basket").
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+        >>> model = rs.ItemKNN(k=5).fit(inter)
+        >>> model.recommend_for_basket(["a"], k=1)[0]
+        ['b']
+        >>> model.recommend_for_basket(["a", "zzz"], strict=True)
+        Traceback (most recent call last):
+        ...
+        recsys.errors.UnknownIdError: basket: 1 item(s) unknown to the model (strict=True): 'zzz'
         """
         self._check_fitted()
         k = check_int("k", k)
-        found = self.items_.to_index(as_id_array(basket), missing="ignore")
+        found = self._item_columns(basket, "basket", strict)
         found = np.unique(found[found >= 0])
         row = sp.csr_matrix((np.ones(len(found), np.float32), (np.zeros(len(found), int), found)),
                             shape=(1, len(self.items_)))

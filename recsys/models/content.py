@@ -379,7 +379,8 @@ class ContentBased(Recommender):
 
     # ------------------------------------------------------------------ explanations
     def explain(self, user: Any, item: Any, n: int = 5,
-                history: Mapping | pd.DataFrame | None = None) -> pd.DataFrame:
+                history: Mapping | pd.DataFrame | None = None,
+                strict: bool = False) -> pd.DataFrame:
         """Why ``item`` scores what it does for ``user``: top features and history items.
 
         The score is the inner product of the user's and the item's profiles, so it splits
@@ -398,6 +399,9 @@ class ContentBased(Recommender):
         history : dict or DataFrame, optional
             As in :meth:`recommend`: the user's interactions, for users unknown to the model
             (it takes precedence for a known user too).
+        strict : bool
+            As in :meth:`recommend`: raise :class:`~recsys.errors.UnknownIdError` naming the
+            items of ``history`` unknown to the model instead of ignoring them with a warning.
 
         Returns
         -------
@@ -420,7 +424,7 @@ class ContentBased(Recommender):
         n = check_int("n", n)
         column = self.items_.to_index(as_id_array(item), what="item")[0]
         if history is not None:
-            users, matrix = self._history_matrix(history)
+            users, matrix = self._history_matrix(history, strict)
             row = users.to_index(as_id_array(user), missing="ignore")[0]
             weights_row = matrix[row] if row >= 0 else None
         else:

@@ -9,6 +9,7 @@ implicit model to train and how to weigh its input.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -175,14 +176,20 @@ class FactorModel(Recommender):
             raise ConfigError(f"index_params must be a dict or None, got {params!r}")
         return params
 
-    def _restore(self) -> None:
-        """Rebuild the ANN index (a backend object, never saved) from ``item_factors_``."""
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
+        """Set up the ANN index over ``item_factors_``: restored from the ``derived``
+        arrays of a saved model (no graph building), or built."""
         self._ann = None
         if self.index == "hnsw":
             from recsys.index import HNSWIndex
 
             params = {"threads": self.threads, **self._index_params()}
-            self._ann = HNSWIndex(**params).build(self.item_factors_)
+            self._ann = HNSWIndex(**params).restore(self.item_factors_, derived or {})
+
+    def _derived_arrays(self) -> dict[str, np.ndarray]:
+        """The built ANN index: loading it takes seconds where building took minutes."""
+        ann = getattr(self, "_ann", None)
+        return {} if ann is None else ann.state()
 
     # ------------------------------------------------------------------ scoring
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:

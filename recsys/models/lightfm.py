@@ -8,6 +8,7 @@ loads and serves without lightfm installed.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -230,7 +231,7 @@ class LightFM(Recommender):
         self.user_biases_ = backend.user_biases
         self._restore()
 
-    def _restore(self) -> None:
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
         # Per-id representations: the same sums lightfm's predict forms pair by pair. Kept in
         # float64 so that a user's scores do not depend on the batch it is scored in (float32
         # BLAS sums in a different order per block shape, which moves scores by an ulp).

@@ -28,7 +28,7 @@ import logging
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Real
@@ -40,7 +40,7 @@ import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int
 from recsys.data.dataset import Dataset
-from recsys.data.ids import IdIndex, as_id_array
+from recsys.data.ids import IdIndex
 from recsys.data.interactions import Interactions
 from recsys.errors import ColumnError, ConfigError, DataError
 from recsys.models.base import Recommendations, Recommender
@@ -893,7 +893,8 @@ class AssociationRules(Recommender):
         matrix.sum_duplicates()  # an item repeated in a basket counts once
         return matrix, np.bincount(matrix.indices, minlength=len(items))
 
-    def _restore(self) -> None:
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
+        # The matchers are quick to rebuild: nothing derived is saved.
         self._matchers = _matchers(self.antecedents_, self.consequents_, len(self.items_))
         metrics = rule_metrics(self.count_, self.antecedent_count_, self.consequent_count_,
                                self.n_baskets_)
@@ -942,30 +943,49 @@ class AssociationRules(Recommender):
         items: Iterable | None = None,
         exclude: Iterable | None = None,
         metric: str | None = None,
+        strict: bool = False,
     ) -> Recommendations:
         """Items to add to a basket, ranked by their strongest matching rule.
 
         Parameters
         ----------
         basket : list of item ids
-            Items unknown to the model are ignored; with no known item the most popular
-            items are returned.
+            Items unknown to the model are ignored and listed in a
+            :class:`~recsys.errors.RecsysWarning` (an error under ``strict``); with no known
+            item the most popular items are returned.
         k : int
         items, exclude : list of item ids, optional
-            Allow-list and deny-list.
+            Allow-list and deny-list (unknown ids in them are ignored, even under ``strict``).
         metric : {"lift", "confidence"}, optional
             Rule strength to rank by; the model's ``metric`` by default.
+        strict : bool
+            Raise :class:`~recsys.errors.UnknownIdError` naming the basket's unknown items
+            (the first few, and their count) instead of ignoring them.
 
         Returns
         -------
         Recommendations with one row keyed ``0`` (column "basket"); the basket's own items
         are never recommended.
+
+        Examples
+        --------
+        >>> import pandas as pd, recsys as rs
+        >>> table = pd.DataFrame({"basket_id": [1, 1, 2, 2, 3],
+        ...                       "item": ["milk", "bread", "milk", "bread", "jam"]})
+        >>> model = rs.AssociationRules(min_support=2, min_confidence=0.5).fit(
+        ...     rs.datasets.baskets(table))
+        >>> model.recommend_for_basket(["bread"], k=1)[0]
+        ['milk']
+        >>> model.recommend_for_basket(["bread", "gin"], strict=True)
+        Traceback (most recent call last):
+        ...
+        recsys.errors.UnknownIdError: basket: 1 item(s) unknown to the model (strict=True): 'gin'
         """
         self._check_fitted()
         k = check_int("k", k)
         metric = self.metric if metric is None else metric
         check_choice("metric", metric, METRICS)
-        found = self.items_.to_index(as_id_array(basket), missing="ignore")
+        found = self._item_columns(basket, "basket", strict)
         found = np.unique(found[found >= 0])
         row = sp.csr_matrix((np.ones(len(found), np.float32), found, [0, len(found)]),
                             shape=(1, len(self.items_)))

@@ -8,10 +8,14 @@ Layout of a saved model::
       users_.ids.npy       external ids (numbers, or unicode strings; mixed ids go to JSON)
       item_factors_.npy    dense learned arrays
       similarity_.npz      sparse learned matrices, scipy's npz
+      derived.hnsw_graph.npy  derived state kept because it is slow to rebuild (optional)
 
 What is saved is generic: every public attribute ending in ``_`` (scikit-learn's mark of
 learned state). A family whose state needs rebuilding after loading (an ANN index, a backend
-object) defines ``_restore()``. Nothing is pickled: arrays load with ``allow_pickle=False``.
+object) defines ``_restore(derived)``; when the rebuild is slow (an HNSW graph: minutes at 1M
+items) it also defines ``_derived_arrays()``, whose arrays are saved and checksummed like the
+learned ones, under ``derived`` in the manifest, and handed back to ``_restore`` on loading.
+Nothing is pickled: arrays load with ``allow_pickle=False``.
 
 Composite models (a Hybrid) hold other models. Such a model defines ``_members()``, returning
 its sub-models by name; each is saved the same way into the subdirectory of that name, and the
@@ -45,6 +49,8 @@ from recsys.models.base import Recommender, registered_models
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# File name prefix of derived arrays: learned-state names end in "_", so none can collide.
+DERIVED_PREFIX = "derived."
 
 
 def _sha256(path: Path) -> str:
@@ -137,18 +143,36 @@ def _write_state(model: Recommender, directory: Path) -> dict:
             entries[name] = {"file": path.name, "kind": "sparse", "shape": list(value.shape),
                              "dtype": str(value.dtype)}
         elif isinstance(value, np.ndarray):
-            if value.dtype == object:
-                raise DataError(f"{type(model).__name__}.{name} is an object array; "
-                                "only numeric and string arrays can be saved without pickle")
-            path = directory / f"{name}.npy"
-            np.save(path, np.ascontiguousarray(value), allow_pickle=False)
-            entries[name] = {"file": path.name, "kind": "dense", "shape": list(value.shape),
-                             "dtype": str(value.dtype)}
+            entries[name] = _write_dense(value, directory / f"{name}.npy",
+                                         f"{type(model).__name__}.{name}")
         else:
             scalars[name] = _json_value(value, f"{type(model).__name__}.{name}")
-    for entry in entries.values():
+    derived = _write_derived(model, directory)
+    for entry in (*entries.values(), *derived.values()):
         entry["sha256"] = _sha256(directory / entry["file"])
-    return {"arrays": entries, "scalars": scalars}
+    return {"arrays": entries, "scalars": scalars, "derived": derived}
+
+
+def _write_dense(value: np.ndarray, path: Path, where: str) -> dict:
+    if value.dtype == object:
+        raise DataError(f"{where} is an object array; only numeric and string arrays can be "
+                        "saved without pickle")
+    np.save(path, np.ascontiguousarray(value), allow_pickle=False)
+    return {"file": path.name, "kind": "dense", "shape": list(value.shape),
+            "dtype": str(value.dtype)}
+
+
+def _write_derived(model: Recommender, directory: Path) -> dict[str, dict]:
+    """The arrays of ``model._derived_arrays()`` as ``derived.<name>.npy`` files."""
+    entries: dict[str, dict] = {}
+    for name, value in sorted(model._derived_arrays().items()):
+        where = f"{type(model).__name__} derived array {name!r}"
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise DataError(f"{where}: the name must be an identifier (it names a file)")
+        if not isinstance(value, np.ndarray):
+            raise DataError(f"{where} is a {type(value).__name__}, not a numpy array")
+        entries[name] = _write_dense(value, directory / f"{DERIVED_PREFIX}{name}.npy", where)
+    return entries
 
 
 MEMBER_REF = "$member"
@@ -396,12 +420,16 @@ def _load_once(directory: Path) -> tuple[Recommender, dict]:
         params, arrays = manifest["params"], manifest["arrays"]
         scalars = manifest.get("scalars", {})
         members = manifest.get("members", {})
+        # Absent from files saved before derived state was kept: the model rebuilds it.
+        derived = manifest.get("derived", {})
         if not (isinstance(params, dict) and isinstance(arrays, dict)
                 and isinstance(scalars, dict) and isinstance(members, dict)
+                and isinstance(derived, dict)
                 and all(isinstance(e, dict) for e in members.values())
                 and all(isinstance(e, dict) and isinstance(e.get("file"), str)
-                        for e in arrays.values())):
-            raise TypeError("params, arrays and scalars must be objects; arrays need 'file'")
+                        for e in (*arrays.values(), *derived.values()))):
+            raise TypeError("params, arrays, derived and scalars must be objects; arrays "
+                            "need 'file'")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
             AttributeError) as exc:
         raise DataError(f"{manifest_path} is malformed: {exc}") from None
@@ -418,6 +446,10 @@ def _load_once(directory: Path) -> tuple[Recommender, dict]:
     for name in (*arrays, *scalars):
         if not (name.isidentifier() and name.endswith("_") and not name.startswith("_")):
             raise DataError(f"{manifest_path} lists {name!r}, which is not learned state")
+    for name in derived:
+        if not name.isidentifier():
+            raise DataError(f"{manifest_path} lists derived array {name!r}, which is not an "
+                            "identifier")
     loaded: dict[str, Recommender] = {}
     for member_name, entry in members.items():
         _check_member_name(member_name, manifest_path)
@@ -435,29 +467,32 @@ def _load_once(directory: Path) -> tuple[Recommender, dict]:
     except TypeError as exc:
         raise DataError(f"{manifest_path}: parameters do not fit {class_name}: {exc}") from None
     for name, entry in arrays.items():
-        file = directory / entry["file"]
-        if Path(entry["file"]).name != entry["file"] or not file.is_file():
-            raise DataError(f"{file} is listed in the manifest but missing")
-        try:
-            digest = _sha256(file)
-        except OSError as exc:
-            raise DataError(f"{file} cannot be read: {exc}") from None
-        if digest != entry.get("sha256"):
-            raise ChecksumError(f"{file} does not match its SHA-256 in the manifest "
-                                "(changed or truncated after saving)")
-        try:
-            if entry.get("kind") in ("ids", "ids-json"):
-                value = _read_ids(file, entry)
-            elif entry.get("kind") == "sparse":
-                value = sp.load_npz(file).tocsr()
-            elif entry.get("kind") == "dense":
-                value = np.load(file, allow_pickle=False)
-            else:
-                raise ValueError(f"unknown kind {entry.get('kind')!r}")
-        except (ValueError, OSError, KeyError, TypeError) as exc:
-            raise DataError(f"{file} cannot be read: {exc}") from None
-        setattr(model, name, value)
+        setattr(model, name, _read_entry(directory, entry))
     for name, value in scalars.items():
         setattr(model, name, value)
-    model._restore()
+    model._restore({name: _read_entry(directory, entry) for name, entry in derived.items()})
     return model, manifest
+
+
+def _read_entry(directory: Path, entry: dict) -> Any:
+    """The array of one manifest entry, after checking the file against its SHA-256."""
+    file = directory / entry["file"]
+    if Path(entry["file"]).name != entry["file"] or not file.is_file():
+        raise DataError(f"{file} is listed in the manifest but missing")
+    try:
+        digest = _sha256(file)
+    except OSError as exc:
+        raise DataError(f"{file} cannot be read: {exc}") from None
+    if digest != entry.get("sha256"):
+        raise ChecksumError(f"{file} does not match its SHA-256 in the manifest "
+                            "(changed or truncated after saving)")
+    try:
+        if entry.get("kind") in ("ids", "ids-json"):
+            return _read_ids(file, entry)
+        if entry.get("kind") == "sparse":
+            return sp.load_npz(file).tocsr()
+        if entry.get("kind") == "dense":
+            return np.load(file, allow_pickle=False)
+        raise ValueError(f"unknown kind {entry.get('kind')!r}")
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise DataError(f"{file} cannot be read: {exc}") from None

@@ -180,3 +180,47 @@ def test_bad_input_is_reported(medium):
         index.search(queries, 5, allowed=[len(vectors)])
     with pytest.raises(DataError, match="finite"):
         ExactIndex().build(np.array([[np.nan, 1.0]]))
+
+
+# --------------------------------------------------------------------------- state
+
+
+def test_restored_hnsw_answers_like_the_built_one_without_building(medium, monkeypatch):
+    vectors, queries, index = medium
+    state = index.state()
+    assert set(state) == {"hnsw_graph"} and state["hnsw_graph"].dtype == np.uint8
+
+    def no_building(self, vectors):
+        raise AssertionError("restore must not build the graph again")
+
+    monkeypatch.setattr(HNSWIndex, "build", no_building)
+    restored = HNSWIndex(threads=1).restore(vectors, state)
+    exclude = random_exclude(len(queries), len(vectors), 0.005, seed=9)
+    for ex in (None, exclude):
+        found, scores = restored.search(queries, 10, exclude=ex)
+        want, want_scores = index.search(queries, 10, exclude=ex)
+        np.testing.assert_array_equal(found, want)
+        np.testing.assert_array_equal(scores, want_scores)
+
+
+def test_restore_without_a_graph_builds_one(medium):
+    vectors, queries, index = medium
+    rebuilt = HNSWIndex(threads=1).restore(vectors, {})
+    np.testing.assert_array_equal(rebuilt.search(queries, 10)[0], index.search(queries, 10)[0])
+    exact = ExactIndex().restore(vectors, ExactIndex().build(vectors).state())
+    assert exact.n_items == len(vectors)
+
+
+def test_a_graph_that_does_not_fit_is_refused(medium):
+    vectors, _, index = medium
+    graph = index.state()["hnsw_graph"]
+    with pytest.raises(DataError, match="over 4999 vectors of dimension 16, found"):
+        HNSWIndex(threads=1).restore(vectors[:-1], {"hnsw_graph": graph})
+    with pytest.raises(DataError, match="degree M=16"):
+        HNSWIndex(M=16, threads=1).restore(vectors, {"hnsw_graph": graph})
+    with pytest.raises(DataError, match="cannot be read"):
+        HNSWIndex(threads=1).restore(vectors, {"hnsw_graph": graph[: len(graph) // 2]})
+    with pytest.raises(DataError, match="uint8"):
+        HNSWIndex(threads=1).restore(vectors, {"hnsw_graph": graph.astype(np.int64)})
+    with pytest.raises(NotFittedError):
+        HNSWIndex().state()

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 import recsys as rs
 from recsys.data import weighting
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, RecsysWarning, UnknownIdError
 from recsys.models.factors import bm25_rows, resolve_weighting, weigh
 
 
@@ -108,6 +108,23 @@ def test_partial_fit_users_adds_and_updates_users(demo):
     assert row.indices.tolist() == [3]
     expected = model.recommend(["x"], k=5, history={"x": [items[3]]})["x"]
     assert model.recommend(user, k=5)[user] == expected
+
+
+def test_strict_fold_in_names_unknown_items_and_changes_nothing(demo):
+    model = rs.ALS(factors=8, iterations=3, threads=1).fit(demo)
+    known = list(demo.items.ids[:3])
+    history = {"fresh": [*known, "no-such-item"]}
+    with pytest.raises(UnknownIdError, match=r"history: 1 item\(s\).*'no-such-item'"):
+        model.recommend(["fresh"], k=5, history=history, strict=True)
+    user_factors, n_users = model.user_factors_.copy(), model.n_users
+    with pytest.raises(UnknownIdError, match="no-such-item"):
+        model.partial_fit_users(["fresh"], history, strict=True)
+    assert model.n_users == n_users
+    np.testing.assert_array_equal(model.user_factors_, user_factors)
+    with pytest.warns(RecsysWarning, match="no-such-item"):
+        lenient = model.recommend(["fresh"], k=5, history=history)
+    assert lenient["fresh"] == model.recommend(["fresh"], k=5,
+                                               history={"fresh": known})["fresh"]
 
 
 def test_partial_fit_users_rejects_events_of_other_users(demo_model):

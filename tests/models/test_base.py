@@ -79,6 +79,43 @@ def test_unknown_history_items_are_ignored_with_a_warning():
     with pytest.warns(RecsysWarning, match=r"2 item\(s\) unknown.*'zzz', 'yyy'"):
         recs = model.recommend(["x"], k=2, history={"x": ["a", "zzz", "yyy", "zzz"]})
     assert recs["x"] == ["c", "b"]
+    with pytest.warns(RecsysWarning, match="'zzz'"):
+        basket = model.recommend_for_basket(["a", "zzz"], k=2)
+    assert basket[0] == ["c", "b"]
+
+
+@pytest.mark.parametrize("history", [
+    {"x": ["a", "zzz"], "y": ["b", "yyy"]},
+    pd.DataFrame({"user": ["x", "x", "y", "y"], "item": ["a", "zzz", "b", "yyy"]}),
+], ids=["dict", "frame"])
+def test_strict_history_names_the_unknown_items_and_recommends_nothing(history):
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3"],
+                                        ["a", "b", "a", "c", "b"])
+    model = rs.ItemKNN(k=5, similarity="cosine").fit(inter)
+    with pytest.raises(UnknownIdError,
+                       match=r"history: 2 item\(s\) unknown.*strict=True.*'zzz', 'yyy'") as info:
+        model.recommend(["x", "y"], k=2, history=history, strict=True)
+    assert info.value.ids == ["zzz", "yyy"]
+    # Known items only: strict changes nothing.
+    assert (model.recommend(["x"], k=2, history={"x": ["a"]}, strict=True).to_dict()
+            == model.recommend(["x"], k=2, history={"x": ["a"]}).to_dict())
+
+
+def test_strict_basket_names_the_unknown_items():
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+    model = rs.Popularity().fit(inter)
+    with pytest.raises(UnknownIdError, match=r"basket: 1 item\(s\).*'zzz'") as info:
+        model.recommend_for_basket(["a", "zzz"], k=2, strict=True)
+    assert info.value.ids == ["zzz"]
+
+
+def test_many_unknown_items_are_counted_and_a_few_named():
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+    model = rs.ItemKNN(k=5).fit(inter)
+    strangers = [f"z{i:02d}" for i in range(25)]
+    with pytest.raises(UnknownIdError, match=r"25 item\(s\).*'z09' and 15 more$") as info:
+        model.recommend(["x"], history={"x": ["a", *strangers]}, strict=True)
+    assert "z10" not in str(info.value) and info.value.ids == strangers
 
 
 def test_k_beyond_the_catalog_pads_and_k_below_one_raises():

@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
-from recsys.errors import ColumnError, ConfigError, DataError, UnknownIdError
+from recsys.errors import ColumnError, ConfigError, DataError, RecsysWarning, UnknownIdError
 from recsys.evaluation import metrics
 
 DISCOUNTS = 1.0 / np.log2(np.arange(2, 12))  # ranks 1..10
@@ -125,6 +125,11 @@ def test_explain_for_a_new_user_from_history_and_unknown_ids(genres):
         model.explain("nobody", "b")
     with pytest.raises(UnknownIdError, match="zzz"):
         model.explain("u", "zzz")
+    with pytest.warns(RecsysWarning, match="'x9'"):
+        lenient = model.explain("new", "b", history={"new": ["a", "x9"]})
+    assert lenient["name"].tolist() == frame["name"].tolist()
+    with pytest.raises(UnknownIdError, match=r"history: 1 item\(s\).*'x9'"):
+        model.explain("new", "b", history={"new": ["a", "x9"]}, strict=True)
 
 
 def test_cold_items_are_recommended(genres):

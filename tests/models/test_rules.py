@@ -18,7 +18,7 @@ from mlxtend.frequent_patterns import association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 import recsys as rs
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, RecsysWarning, UnknownIdError
 from recsys.models import rules as rules_module
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift",
@@ -170,7 +170,8 @@ def test_recommend_for_basket_ranks_by_the_chosen_metric():
     assert by_conf["item"].tolist() == ["bread", "butter"]
     np.testing.assert_allclose(by_conf["score"], [0.75, 0.5], rtol=1e-6)
     # The basket's own items never come back; items without a matching rule score 0, after.
-    recs = model.recommend_for_basket(["butter", "unknown"], k=3).to_pandas()
+    with pytest.warns(RecsysWarning, match="'unknown'"):
+        recs = model.recommend_for_basket(["butter", "unknown"], k=3).to_pandas()
     assert recs["item"].tolist() == ["milk", "bread", "jam"]
     assert recs["score"].tolist()[1:] == [0.0, 0.0]
     # The strongest rule wins: bread -> milk (lift 0.9375) and butter -> milk (1.25) -> 1.25.
@@ -178,6 +179,17 @@ def test_recommend_for_basket_ranks_by_the_chosen_metric():
     assert both["item"].tolist() == ["milk"] and both["score"][0] == pytest.approx(1.25)
     with pytest.raises(ConfigError, match="metric"):
         model.recommend_for_basket(["milk"], metric="support")
+
+
+def test_strict_basket_names_its_unknown_items_and_recommends_nothing():
+    model = fit(FIVE, min_support=0.4, min_confidence=0.5)
+    with pytest.raises(UnknownIdError, match=r"basket: 2 item\(s\) unknown.*'tea', 'gin'") as info:
+        model.recommend_for_basket(["milk", "tea", "gin", "tea"], k=2, strict=True)
+    assert info.value.ids == ["tea", "gin"]
+    # Unknown ids in the allow/deny lists are filters, not evidence: strict does not mind.
+    recs = model.recommend_for_basket(["milk"], k=2, items=["butter", "bread", "tea"],
+                                      exclude=["gin"], strict=True)
+    assert recs[0] == ["butter", "bread"]
 
 
 def test_two_to_one_rules_rank_baskets_holding_both_items():

@@ -145,6 +145,90 @@ def test_path_traversal_in_manifest_is_refused(saved):
         rs.load(directory)
 
 
+# ----------------------------------------------------------------------------- ANN graph
+
+
+@pytest.fixture(scope="module")
+def hnsw_model() -> rs.ALS:
+    """3,000 items: above the size below which HNSWIndex searches exactly, so the graph
+    answers; 8 items per user keep the over-fetch on the graph path too."""
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(600), 8)
+    items = (users % 30) * 100 + rng.integers(0, 100, len(users))  # 30 blocks of 100 items
+    # One more interaction per item, in its own block, so that all 3,000 are in the catalog.
+    every_item = np.arange(3000)
+    inter = rs.Interactions.from_arrays(
+        np.concatenate([users, every_item // 100 + 30 * rng.integers(0, 20, 3000)]),
+        np.concatenate([items, every_item]))
+    return rs.ALS(factors=16, iterations=3, threads=1, index="hnsw").fit(inter)
+
+
+def _hnsw_answers(model: rs.ALS) -> tuple[np.ndarray, np.ndarray]:
+    recs = model.recommend(model.users_.ids, k=10)
+    return recs.positions, recs.scores
+
+
+def test_hnsw_graph_is_loaded_not_rebuilt(hnsw_model, tmp_path, monkeypatch):
+    import faiss
+
+    from recsys.index import HNSWIndex
+
+    target = rs.save(hnsw_model, tmp_path / "als")
+    manifest = json.loads((target / persistence.MANIFEST).read_text())
+    assert manifest["derived"]["hnsw_graph"]["file"] == "derived.hnsw_graph.npy"
+    assert np.load(target / "derived.hnsw_graph.npy", allow_pickle=False).dtype == np.uint8
+
+    def no_building(self, vectors):
+        raise AssertionError("loading must not build the HNSW graph again")
+
+    read, deserialize = [], faiss.deserialize_index
+    monkeypatch.setattr(HNSWIndex, "build", no_building)
+    monkeypatch.setattr(faiss, "deserialize_index",
+                        lambda data: read.append(deserialize(data)) or read[-1])
+    loaded = rs.load(target)
+    assert len(read) == 1 and loaded._ann._index is read[0]
+
+    graph_calls, graph_search = [], loaded._ann._graph_search
+    monkeypatch.setattr(loaded._ann, "_graph_search",
+                        lambda q, k: graph_calls.append(k) or graph_search(q, k))
+    positions, scores = _hnsw_answers(loaded)
+    assert graph_calls  # the graph answered, not the exact fallback
+    want_positions, want_scores = _hnsw_answers(hnsw_model)
+    np.testing.assert_array_equal(positions, want_positions)
+    np.testing.assert_array_equal(scores, want_scores)
+
+
+def test_tampered_hnsw_graph_is_a_checksum_error(hnsw_model, tmp_path):
+    target = rs.save(hnsw_model, tmp_path / "als")
+    graph = target / "derived.hnsw_graph.npy"
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    graph.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match=r"derived\.hnsw_graph\.npy"):
+        rs.load(target)
+
+
+def test_model_saved_without_its_graph_builds_it(hnsw_model, tmp_path):
+    # Files written before the graph was kept: the same answers, from a rebuilt graph.
+    target = rs.save(hnsw_model, tmp_path / "als")
+    _edit_manifest(target, derived={})
+    (target / "derived.hnsw_graph.npy").unlink()
+    loaded = rs.load(target)
+    for got, want in zip(_hnsw_answers(loaded), _hnsw_answers(hnsw_model), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_derived_names_in_the_manifest_are_checked(hnsw_model, tmp_path):
+    target = rs.save(hnsw_model, tmp_path / "als")
+    manifest = json.loads((target / persistence.MANIFEST).read_text())
+    _edit_manifest(target, derived={"../x": manifest["derived"]["hnsw_graph"]})
+    with pytest.raises(DataError, match="not an identifier"):
+        rs.load(target)
+    _edit_manifest(target, derived=[1])
+    with pytest.raises(DataError, match="malformed"):
+        rs.load(target)
+
+
 # ----------------------------------------------------------------------------- no pickle
 
 
