@@ -22,9 +22,18 @@ def blas_threads(threads: int) -> Iterator[None]:
     if _blas_controller is None:
         from threadpoolctl import ThreadpoolController
 
-        _blas_controller = ThreadpoolController()
-    with _blas_controller.limit(limits=threads, user_api="blas"):
+        _blas_controller = ThreadpoolController().select(user_api="blas").lib_controllers
+    # Reading the current limits is two orders of magnitude cheaper than setting and
+    # restoring them: a service that already runs BLAS on one thread pays nothing per call.
+    changed = [c for c in _blas_controller if c.num_threads != threads]
+    before = [c.num_threads for c in changed]
+    for controller in changed:
+        controller.set_num_threads(threads)
+    try:
         yield
+    finally:
+        for controller, value in zip(changed, before, strict=True):
+            controller.set_num_threads(value)
 
 
 @contextmanager

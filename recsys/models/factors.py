@@ -22,15 +22,7 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.index._threads import blas_threads
 from recsys.models.base import _HISTORY, _KNOWN, SCORE_BLOCK_CELLS, Recommender
-from recsys.models.topk import (
-    BLOCK_MIN_COLS,
-    PAD,
-    block_candidates,
-    mask_entries,
-    sort_candidates,
-    take_rows,
-    top_k,
-)
+from recsys.models.topk import PAD, take_rows
 
 INDEXES = ("exact", "hnsw")
 WEIGHTINGS = ("auto", "binary", "raw", "log", "bm25")
@@ -259,16 +251,17 @@ class FactorModel(Recommender):
         queries = self.user_factors_[user_rows] if kind == _KNOWN else self._fold_in(seen)
         return search(queries, k, exclude=seen if exclude_seen else None, allowed=item_cols)
 
-    def _item_norms(self) -> np.ndarray:
-        """Euclidean norms of the item vectors, cached per ``item_factors_`` array (a single
-        user's query must not pay a pass over the whole catalog for them)."""
+    def _item_norms(self) -> tuple[np.ndarray, float]:
+        """Euclidean norms of the item vectors and their maximum, cached per
+        ``item_factors_`` array (a single user's query must not pay a pass over the whole
+        catalog for them)."""
         cached = getattr(self, "_norms_cache", None)
         if cached is None or cached[0] is not self.item_factors_:
             norms = np.sqrt(np.einsum("ij,ij->i", self.item_factors_, self.item_factors_,
                                       dtype=np.float64))
-            cached = (self.item_factors_, norms)
+            cached = (self.item_factors_, norms, float(norms.max(initial=0.0)))
             self._norms_cache = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def _exact_search(
         self,
@@ -277,62 +270,45 @@ class FactorModel(Recommender):
         exclude: sp.csr_matrix | None = None,
         allowed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top k by the scores of :meth:`_dot`, at the speed of a float32 product.
+        """Exact top k by float64 scores, at the speed of a float32 product.
 
         Scoring everything in float64 (what makes a user's scores independent of the batch)
         costs about four times the float32 product. Instead the float32 scores pick
         candidates: every item whose float32 score is within ``margin`` of the k-th best,
         ``margin`` twice the worst-case float32 rounding error of an inner product
         (``(d + 2) * 2**-24 * |user| * max |item|``), which provably holds the true top k and
-        its ties. Only those few candidates are rescored in float64, so the result (items,
-        order and scores) is the float64 one, whatever the batch. Rows where the cut does not
-        narrow the candidates (ties, all items excluded) are scored fully in float64.
+        its ties. Only those few candidates are rescored in float64 (a compiled kernel,
+        :func:`recsys.models._select.rescored_top_k`), so the result (items, order and
+        scores) is the float64 one, whatever the batch.
 
         Memory: score blocks of ``max(64, 2**24 / n_items)`` users x n_items float32.
         """
+        from recsys.models._select import rescored_top_k  # numba: imported on first use
+
         items = self.item_factors_ if allowed is None else self.item_factors_[allowed]
         n_queries, n_cols = len(queries), len(items)
         if exclude is not None and allowed is not None:
-            exclude = sp.csr_matrix(exclude[:, allowed])
-        if exclude is not None:
-            exclude = sp.csr_matrix(exclude)
+            exclude = exclude[:, allowed].tocsr()
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
-        width = min(k, n_cols)
-        if n_queries == 0 or width == 0:
+        if n_queries == 0 or n_cols == 0:
             return positions, scores
-        norms = self._item_norms()
-        top_norm = float((norms if allowed is None else norms[allowed]).max())
+        norms, top_norm = self._item_norms()
+        if allowed is not None:
+            top_norm = float(norms[allowed].max())
         bound = 2.0 * (items.shape[1] + 2) * F32_UNIT * 1.01 * top_norm
+        nothing = np.zeros(n_queries + 1, np.int64)
+        indptr, indices = ((nothing, nothing) if exclude is None
+                           else (exclude.indptr, exclude.indices))
         batch = max(EXACT_MIN_ROWS, SCORE_BLOCK_CELLS // n_cols)
         for start in range(0, n_queries, batch):
             stop = min(start + batch, n_queries)
-            block_exclude = None if exclude is None else exclude[start:stop]
-            query = queries[start:stop]
-            ok = np.zeros(stop - start, bool)
-            if width < n_cols and n_cols >= BLOCK_MIN_COLS:
-                with blas_threads(self.threads):
-                    block = np.asarray(query, np.float32) @ items.T
-                if block_exclude is not None:
-                    mask_entries(block, block_exclude)
-                margin = (bound * np.linalg.norm(query.astype(np.float64), axis=1)
-                          ).astype(np.float32)
-                cols, values, ok = block_candidates(block, width, margin)
-                if ok.any():
-                    rows = np.flatnonzero(ok)
-                    # Row by row sums over a contiguous axis of length d: the same summation
-                    # whatever the batch or the number of candidates.
-                    exact = np.ascontiguousarray(
-                        query[rows].astype(np.float64)[:, None, :]
-                        * items[cols[rows]].astype(np.float64)).sum(axis=2)
-                    exact = np.where(np.isfinite(values[rows]), exact, -np.inf)
-                    positions[start + rows], scores[start + rows] = sort_candidates(
-                        cols[rows], exact.astype(np.float32), k)
-            rest = np.flatnonzero(~ok)
-            if len(rest):
-                full = self._dot(query[rest], allowed)
-                positions[start + rest], scores[start + rest] = top_k(
-                    full, k, None if block_exclude is None else take_rows(block_exclude, rest))
+            query = np.ascontiguousarray(queries[start:stop])
+            with blas_threads(self.threads):
+                block = query.astype(np.float32, copy=False) @ items.T
+            margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
+            rescored_top_k(block, query, items, indptr[start:stop + 1], indices, margin, k,
+                           positions[start:stop], scores[start:stop])
         if allowed is not None:
             positions = np.where(positions == PAD, PAD, allowed[np.maximum(positions, 0)])
         return positions, scores

@@ -206,6 +206,13 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     [[3.0, 4.0], [1.0, 0.0]]
     """
     rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 1:  # one user per request: slices are views, no gathers
+        start, stop = matrix.indptr[rows[0]], matrix.indptr[rows[0] + 1]
+        out = sp.csr_matrix((matrix.data[start:stop], matrix.indices[start:stop],
+                             np.array([0, stop - start], dtype=matrix.indptr.dtype)),
+                            shape=(1, matrix.shape[1]), copy=False)
+        out.has_sorted_indices = matrix.has_sorted_indices
+        return out
     starts = matrix.indptr[rows].astype(np.int64)
     lengths = matrix.indptr[rows + 1] - starts
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
