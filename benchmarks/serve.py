@@ -53,6 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs  # noqa: E402
+from recsys.serving.app import WATCH_SECONDS  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("RECSYS_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -123,11 +124,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's worker processes), from /proc."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                queue.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                pass
+    return found
+
+
 class Server:
     """``python -m recsys serve`` in a subprocess, stopped by its own pid."""
 
-    def __init__(self, model_dir: Path, log: Path, timeout: float) -> None:
+    def __init__(self, model_dir: Path, log: Path, timeout: float, workers: int = 1) -> None:
         self.port = free_port()
+        self.model_dir, self.workers = model_dir, workers
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         env = {k: v for k, v in os.environ.items() if k != "RECSYS_API_KEY"}
@@ -135,7 +151,8 @@ class Server:
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "recsys", "serve", str(model_dir),
-                 "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT, env=env)
+                 "--port", str(self.port), "--workers", str(workers)],
+                stdout=out, stderr=subprocess.STDOUT, env=env)
         self._wait(timeout)
         self.startup_s = time.perf_counter() - started
 
@@ -156,12 +173,16 @@ class Server:
         raise RuntimeError(f"server not up after {timeout} s:\n{self.log.read_text()}")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (Linux /proc; NaN elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of the server and its worker processes so far (Linux
+        /proc; NaN elsewhere)."""
+        total = 0.0
+        for pid in _process_tree(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -277,7 +298,6 @@ async def _load(server: Server, users: list, clients: int, duration: float, clie
 
     async def reloader(deadline: float) -> None:
         nonlocal errors
-        # A reload rebuilds an HNSW index from scratch: minutes for a million items.
         admin = HttpxClient(server.port, timeout=3600.0)
         try:
             # Back to back until the phase's time is up, and at least one swap per phase.
@@ -295,13 +315,23 @@ async def _load(server: Server, users: list, clients: int, duration: float, clie
         finally:
             await admin.close()
 
+    async def saver(deadline: float) -> None:
+        # Several worker processes: /reload would reach one of them, so the model is saved
+        # over the served directory (atomically) and every worker's watch picks it up.
+        models = [rs.load(path) for path in reload_paths]
+        while not reload_times or time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await asyncio.to_thread(rs.save, models[len(reload_times) % 2], server.model_dir)
+            reload_times.append(time.perf_counter() - started)
+            await asyncio.sleep(WATCH_SECONDS)
+
     tasks = [asyncio.create_task(one_client(i)) for i in range(clients)]
     while ready[0] < clients:
         await asyncio.sleep(0.01)
     started, cpu = time.perf_counter(), server.cpu_seconds()
     go.set()
-    reload_task = (asyncio.create_task(reloader(started + duration)) if reload_paths
-                   else None)
+    swap = reloader if server.workers == 1 else saver
+    reload_task = asyncio.create_task(swap(started + duration)) if reload_paths else None
     await asyncio.sleep(duration)
     if reload_task is not None:
         while not reload_times and not reload_task.done():  # a slow (HNSW) reload: wait for it
@@ -357,7 +387,10 @@ def run_wrk(server: Server, users: list, clients: int, duration: float) -> Row |
 def run_scenario(name: str, model_name: str, first: Path, second: Path, args: argparse.Namespace,
                  log_dir: Path, rows: list[Row], notes: list[str]) -> None:
     loaded = rs.load(first) if name == "ml-100k" else None
-    server = Server(first, log_dir / f"{name}.log", timeout=args.start_timeout)
+    served = log_dir / f"{name}-served"  # saved over during a multi-worker reload phase
+    shutil.copytree(first, served)
+    server = Server(served, log_dir / f"{name}.log", timeout=args.start_timeout,
+                    workers=args.workers)
     notes.append(f"{name}: server up in {server.startup_s:.1f} s (imports, load, checksums, "
                  "index build, warm-up)")
     try:
@@ -418,6 +451,9 @@ def main() -> None:
     parser.add_argument("--max-users", type=int, default=5000,
                         help="requests pick from this many known users")
     parser.add_argument("--start-timeout", type=float, default=1800.0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes; with more than one, reloads save over the "
+                             "served directory and the workers' watch picks the model up")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()

@@ -19,13 +19,12 @@ from recsys.models.topk import PAD
 # exactly: the graph would have to be walked far past them, and a product over them is cheap.
 EXACT_SHARE = 1 / 16
 EXACT_MIN = 2048
-# A query that must over-fetch more than this share of the valid items is answered exactly.
-EXACT_FETCH_SHARE = 1 / 32
-# The graph walk keeps max(ef_search, this x the fetch size) candidates. Measured with
-# benchmarks/cf.py (clustered synthetic vectors, 25 seen items per user, so a fetch of 64):
-# at 100k items 4 -> recall@10 0.99, 1 -> 0.977 at half the time; at 1M items 4 -> 0.943,
-# 2 -> 0.918, 1 -> 0.887. Lowering it trades recall for speed; raise ef_search instead.
-HNSW_EF_FACTOR = 4
+# The graph walk keeps max(ef_search, this x the fetch size) candidates (more when part of the
+# catalog is filtered out). Raise ef_search for more recall.
+HNSW_EF_FACTOR = 2
+# With filtering, the first (batched) search fetches this many times k and filters the answers;
+# the queries it leaves short are searched again one by one with the filter inside the walk.
+FETCH_FACTOR = 2
 # Key of the serialized faiss graph in :meth:`HNSWIndex.state`.
 GRAPH = "hnsw_graph"
 
@@ -169,62 +168,114 @@ class HNSWIndex(VectorIndex):
         n_allowed = n_items if allowed is None else len(allowed)
         if n_allowed < max(EXACT_MIN, n_items * EXACT_SHARE):
             return exact_search(self._vectors, queries, k, exclude, allowed, self.threads)
+        positions = np.full((n_queries, k), PAD, np.int64)
+        scores = np.full((n_queries, k), np.nan, np.float32)
         mask = None
         if allowed is not None:
             mask = np.zeros(n_items, bool)
             mask[allowed] = True
-        excluded_keys = np.zeros(0, np.int64)
-        n_excluded = np.zeros(n_queries, np.int64)
-        if exclude is not None:
-            rows = np.repeat(np.arange(n_queries, dtype=np.int64), np.diff(exclude.indptr))
-            cols = exclude.indices.astype(np.int64)
-            if mask is not None:  # only exclusions inside the allow-list cost a slot
-                rows, cols = rows[mask[cols]], cols[mask[cols]]
-            n_excluded = np.bincount(rows, minlength=n_queries)
-            excluded_keys = np.sort(rows * n_items + cols)
+        excluded = exclude is not None and exclude.nnz > 0
+        n_excluded = (np.zeros(n_queries, np.int64) if exclude is None
+                      else _excluded_counts(exclude, mask))
         wanted = np.minimum(k, n_allowed - n_excluded)
-        # Disallowed items take their share of the graph's answers too: over-fetch for them.
-        fetch = np.minimum(np.ceil((k + n_excluded) * (n_items / n_allowed)).astype(np.int64),
-                           n_items)
-        positions = np.full((n_queries, k), PAD, np.int64)
-        scores = np.full((n_queries, k), np.nan, np.float32)
-        exact = fetch > n_items * EXACT_FETCH_SHARE
-        # Queries share one faiss call per power-of-two fetch size: a heavy user does not
-        # make the whole batch over-fetch.
-        bucket = np.where(exact, 0, 2 ** np.ceil(np.log2(np.maximum(fetch, 1)))).astype(np.int64)
-        for size in np.unique(bucket[bucket > 0]):
-            members = np.flatnonzero(bucket == size)
-            found, values = self._graph_search(queries[members], int(min(size, n_items)))
-            valid = found >= 0
-            if mask is not None:
-                valid &= mask[np.maximum(found, 0)]
-            if len(excluded_keys):
-                keys = members[:, None].astype(np.int64) * n_items + np.maximum(found, 0)
-                valid &= ~np.isin(keys, excluded_keys)
-            values = np.where(valid, values, -np.inf)
-            order = np.lexsort((found, -values), axis=-1)[:, :k]
-            top = np.take_along_axis(found, order, axis=1)
-            top_values = np.take_along_axis(values, order, axis=1)
-            keep = np.isfinite(top_values)
-            width = top.shape[1]
-            positions[members, :width] = np.where(keep, top, PAD)
-            scores[members, :width] = np.where(keep, top_values, np.nan)
-            exact[members] = keep.sum(axis=1) < wanted[members]
-        fallback = np.flatnonzero(exact)
+        # Round 1, one batch call: over-fetch a little and filter the answers. Queries left
+        # with fewer than k valid items (their excluded items crowd the top) go to round 2.
+        filtered = excluded or mask is not None
+        fetch = min(n_items, FETCH_FACTOR * k) if filtered else k
+        found, values = self._graph_search(queries, fetch, self._ef(fetch, n_items, n_allowed))
+        valid = found >= 0
+        if mask is not None:
+            valid &= mask[np.maximum(found, 0)]
+        if excluded:
+            rows = np.arange(n_queries, dtype=np.int64)[:, None]
+            keys = np.sort(_row_of_entry(exclude) * n_items + exclude.indices)
+            valid &= ~np.isin(rows * n_items + np.maximum(found, 0), keys)
+        self._keep(np.where(valid, found, PAD), values, np.arange(n_queries),
+                   positions, scores)
+        # Round 2, per query: the graph walk itself skips the filtered items (a faiss
+        # IDSelector), so it is not limited by how many of them rank high.
+        short = np.flatnonzero((positions != PAD).sum(axis=1) < wanted)
+        allowed_selector = None if allowed is None or not len(short) else _batch_selector(allowed)
+        ef = self._ef(k, n_items, n_allowed)
+        for row in short:
+            selector = allowed_selector
+            if excluded:
+                selector = _without(selector,
+                                    exclude.indices[exclude.indptr[row]:exclude.indptr[row + 1]])
+            found, values = self._graph_search(queries[row:row + 1], k, ef, selector)
+            self._keep(found, values, np.array([row]), positions, scores)
+        # The walk can end before k valid items are found: answer those queries exactly.
+        fallback = np.flatnonzero((positions != PAD).sum(axis=1) < wanted)
         if len(fallback):
             positions[fallback], scores[fallback] = exact_search(
                 self._vectors, queries[fallback], k,
                 None if exclude is None else exclude[fallback], allowed, self.threads)
         return positions, scores
 
-    def _graph_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _ef(self, fetch: int, n_items: int, n_allowed: int) -> int:
+        """Breadth of the graph walk: ``ef_search``, or more for a large fetch or when part
+        of the catalog is filtered out (the walk passes over those items too)."""
+        return max(int(self.ef_search), int(np.ceil(HNSW_EF_FACTOR * fetch * n_items / n_allowed)))
+
+    @staticmethod
+    def _keep(found: np.ndarray, values: np.ndarray, rows: np.ndarray, positions: np.ndarray,
+              scores: np.ndarray) -> None:
+        """Write the best valid (non-negative) answers of ``found`` into ``rows``, sorted by
+        score then position."""
+        values = np.where(found >= 0, values, -np.inf)
+        order = np.lexsort((found, -values), axis=-1)[:, :positions.shape[1]]
+        top = np.take_along_axis(found, order, axis=1)
+        top_values = np.take_along_axis(values, order, axis=1)
+        keep = np.isfinite(top_values)
+        width = top.shape[1]
+        positions[rows, :width] = np.where(keep, top, PAD)
+        scores[rows, :width] = np.where(keep, top_values, np.nan)
+
+    def _graph_search(self, queries: np.ndarray, k: int, ef: int,
+                      selector: Any = None) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
         params = faiss.SearchParametersHNSW()
-        params.efSearch = max(int(self.ef_search), HNSW_EF_FACTOR * k)
+        params.efSearch = max(int(self.ef_search), ef)
+        if selector is not None:
+            params.sel = selector
         with omp_threads(self.threads):
             values, found = self._index.search(queries, k, params=params)
         return found.astype(np.int64), values.astype(np.float32)
+
+
+def _batch_selector(ids: np.ndarray) -> Any:
+    import faiss
+
+    return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+
+
+def _without(selector: Any, ids: np.ndarray) -> Any:
+    """``selector`` (None: every item) minus ``ids``.
+
+    The composed selectors keep Python references to their parts: faiss holds raw pointers.
+    """
+    import faiss
+
+    excluded = _batch_selector(ids)
+    out = faiss.IDSelectorNot(excluded)
+    out.parts = (excluded,)
+    if selector is not None:
+        out, inner = faiss.IDSelectorAnd(selector, out), out
+        out.parts = (selector, inner)
+    return out
+
+
+def _row_of_entry(matrix: sp.csr_matrix) -> np.ndarray:
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+
+
+def _excluded_counts(exclude: sp.csr_matrix, mask: np.ndarray | None) -> np.ndarray:
+    """Per query, the excluded items that would otherwise be allowed."""
+    if mask is None:
+        return np.diff(exclude.indptr).astype(np.int64)
+    rows = _row_of_entry(exclude)
+    return np.bincount(rows[mask[exclude.indices]], minlength=exclude.shape[0])
 
 
 def _read_graph(data: np.ndarray, shape: tuple[int, int], M: int) -> Any:

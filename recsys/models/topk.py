@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -111,7 +113,9 @@ def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def block_size(n_cols: int, k: int) -> int:
     """Columns per block: about sqrt(n_cols / k), which balances the partition of the block
     maxima (n_cols / size of them) against the gathered candidates (about k * size)."""
-    return int(2 ** np.clip(np.round(np.log2(np.sqrt(n_cols / max(k, 1)))), 4, 12))
+    # Python scalars: this runs once per query batch, where numpy's scalar overhead shows.
+    exponent = round(math.log2(math.sqrt(max(n_cols, 1) / max(k, 1))))
+    return 2 ** min(max(exponent, 4), 12)
 
 
 def block_candidates(

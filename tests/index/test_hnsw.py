@@ -143,7 +143,7 @@ def test_hnsw_heavy_exclusions_fall_back_to_exact(medium):
 def test_hnsw_falls_back_when_the_graph_returns_too_little(medium, monkeypatch):
     vectors, queries, index = medium
 
-    def starved(self, q, k):  # a graph walk that finds nothing valid
+    def starved(self, q, k, ef, selector=None):  # a graph walk that finds nothing valid
         return np.full((len(q), k), -1, np.int64), np.full((len(q), k), -np.inf, np.float32)
 
     monkeypatch.setattr(HNSWIndex, "_graph_search", starved)

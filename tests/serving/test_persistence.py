@@ -190,7 +190,7 @@ def test_hnsw_graph_is_loaded_not_rebuilt(hnsw_model, tmp_path, monkeypatch):
 
     graph_calls, graph_search = [], loaded._ann._graph_search
     monkeypatch.setattr(loaded._ann, "_graph_search",
-                        lambda q, k: graph_calls.append(k) or graph_search(q, k))
+                        lambda q, k, *rest: graph_calls.append(k) or graph_search(q, k, *rest))
     positions, scores = _hnsw_answers(loaded)
     assert graph_calls  # the graph answered, not the exact fallback
     want_positions, want_scores = _hnsw_answers(hnsw_model)
