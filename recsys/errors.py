@@ -23,11 +23,17 @@ class ColumnError(DataError, KeyError):
 
 
 class UnknownIdError(RecsysError, KeyError):
-    """An external user or item id is not known to the model or index."""
+    """An external user or item id is not known to the model or index.
 
-    def __init__(self, message: str, ids: list | None = None) -> None:
+    ``ids`` lists the unknown ids. ``evidence`` is True when they were given as input about
+    a query (the items of a history or basket, under ``strict=True``) rather than as what is
+    asked for (the user or item to rank for): the HTTP service answers 422 and 404.
+    """
+
+    def __init__(self, message: str, ids: list | None = None, evidence: bool = False) -> None:
         super().__init__(message)
         self.ids = list(ids) if ids is not None else []
+        self.evidence = evidence
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

@@ -384,7 +384,8 @@ class Recommender:
             named += f" and {len(unknown) - 10} more"
         counted = f"{where}: {len(unknown)} item(s) unknown to the model"
         if strict:
-            raise UnknownIdError(f"{counted} (strict=True): {named}", unknown.tolist())
+            raise UnknownIdError(f"{counted} (strict=True): {named}", unknown.tolist(),
+                                 evidence=True)
         warnings.warn(f"{counted} ignored: {named}", RecsysWarning, stacklevel=stacklevel + 1)
         return cols
 

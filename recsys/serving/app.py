@@ -8,9 +8,11 @@ Endpoints (JSON in, JSON out; ids keep their JSON type, an integer id stays an i
   ``{"user": "u1", "items": [{"item": "i9", "score": 0.93}, ...]}``; ``{"users": [...]}``
   answers ``{"results": [<one such object per user>]}``. Also ``exclude_seen``, ``items``
   (allow-list), ``exclude`` (deny-list), ``history`` (items of a user the model has not seen:
-  a list for ``user``, an object ``{user id: [items]}`` for ``users``) and ``on_unknown``.
+  a list for ``user``, an object ``{user id: [items]}`` for ``users``), ``on_unknown`` and
+  ``strict`` (unknown history items: 422 naming them instead of being ignored).
 - ``POST /similar-items``: ``item`` or ``items``, ``k``, ``candidates``, ``exclude``.
-- ``POST /basket``: ``items`` (the cart) -> complements, ``k``, ``candidates``, ``exclude``.
+- ``POST /basket``: ``items`` (the cart) -> complements, ``k``, ``candidates``, ``exclude``,
+  ``strict``.
 - ``POST /reload``: ``{"path": DIR}`` (optional) loads a model fully, then swaps it in.
 - ``GET /metrics``: Prometheus text: requests, errors, latency histogram, model info.
 
@@ -188,6 +190,7 @@ def _request_models(max_k: int, max_list: int) -> dict[str, type[BaseModel]]:
         exclude: IdList | None = None
         history: IdList | HistoryMap | None = None
         on_unknown: Literal["raise", "skip", "fallback"] = "raise"
+        strict: bool = False
 
         @model_validator(mode="after")
         def _one_query(self) -> "RecommendBody":
@@ -216,6 +219,7 @@ def _request_models(max_k: int, max_list: int) -> dict[str, type[BaseModel]]:
         k: K = 10
         candidates: IdList | None = None
         exclude: IdList | None = None
+        strict: bool = False
 
     class ReloadBody(Body):
         path: str | None = None
@@ -488,7 +492,7 @@ def create_app(
         recs = loaded.model.recommend(
             users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
             exclude=body.exclude, history=_history_for(users, body.history),
-            on_unknown=body.on_unknown)
+            on_unknown=body.on_unknown, strict=body.strict)
         results = [{"user": key, "items": items} for key, items in _ranked_lists(recs)]
         if body.users is not None:
             return _json_response({"results": results}, loaded)
@@ -518,7 +522,7 @@ def create_app(
     def _basket(body: BasketBody) -> Response:
         loaded = holder.current
         recs = loaded.model.recommend_for_basket(body.items, k=body.k, items=body.candidates,
-                                                 exclude=body.exclude)
+                                                 exclude=body.exclude, strict=body.strict)
         (_, ranked), = _ranked_lists(recs)
         return _json_response({"items": ranked}, loaded)
 
@@ -564,7 +568,9 @@ def create_app(
     @app.exception_handler(UnknownIdError)
     async def unknown_id(request: Request, exc: UnknownIdError) -> JSONResponse:
         ids = _json_ids(np.asarray(exc.ids, dtype=object)) if exc.ids else []
-        return _error(404, str(exc), ids=ids)
+        # Unknown evidence (strict history or basket items) is a bad request body; an unknown
+        # user or item to rank for is a resource that does not exist.
+        return _error(422 if exc.evidence else 404, str(exc), ids=ids)
 
     @app.exception_handler(RecsysError)
     async def bad_input(request: Request, exc: RecsysError) -> JSONResponse:

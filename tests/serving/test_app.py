@@ -243,6 +243,18 @@ def test_unknown_user_is_404_naming_the_id(main):
     assert_no_traceback(response)
 
 
+def test_strict_unknown_history_items_are_422_naming_them(main):
+    body = {"user": "newcomer", "history": ["i0001", "no-such-item"], "k": 3}
+    lenient = main.post("/recommend", json=body)
+    assert lenient.status_code == 200 and len(lenient.json()["items"]) == 3
+    strict = main.post("/recommend", json={**body, "strict": True})
+    assert strict.status_code == 422
+    assert strict.json()["ids"] == ["no-such-item"] and "no-such-item" in strict.json()["detail"]
+    basket = main.post("/basket", json={"items": ["i0001", "ghost"], "k": 3, "strict": True})
+    assert basket.status_code == 422 and basket.json()["ids"] == ["ghost"]
+    assert_no_traceback(strict)
+
+
 @pytest.mark.parametrize("payload", [
     {"user": "u0001", "k": 0},
     {"user": "u0001", "k": 1001},
