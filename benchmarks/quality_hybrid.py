@@ -1,27 +1,50 @@
 """Hybrid vs its members: NDCG@10 and coverage@10 on MovieLens 100K and on the demo data.
 
 Protocol (the one of ``benchmarks/quality.py``): per-user random 80/20 split, seed 42; the test
-part is only used for the final table. The Hybrid's weights are fitted on a validation split
-carved from the training part (20% of each training user's items, seed 7): members fitted on
-the rest, ``fit_weights(valid, metric="ndcg", k=10)`` over a 0.1 grid, then the Hybrid (and so
-every member) refitted on the whole training part with the weights found.
+part is only used for the final table. Every choice of the Hybrid is made on a validation
+split carved from the training part (20% of each training user's items, seed 7): members
+fitted on the rest, then ``fit_weights(valid, metric="ndcg", k=10, step=0.1,
+candidates=(20, 50, 100))`` picks the weights (0.1 grid) and the candidate-list length under
+its default coverage floor (``min_coverage="best_member"``: only fusions whose validation
+coverage@10 reaches that of the best member alone are eligible, the best NDCG@10 among them
+wins), then the Hybrid (and so every member) is refitted on the whole training part with
+what was found. "NDCG-only search" is the same search without the floor and the length, as
+``fit_weights`` worked before.
 
 Members: the best collaborative model available (EASE and ALS are compared on the validation
 split; ItemKNN when neither exists), ItemKNN (defaults) and ContentBased (MovieLens: genres and
 title words; demo: category, brand, price bins, title and description). The fallback chain is
-ContentBased for cold items, then Popularity.
+Popularity (and ContentBased first, for cold items, in the "cold fallback" row).
 
     .venv/bin/python benchmarks/quality_hybrid.py [--ml100k ../shared/data/ml-100k]
         [--json PATH] [--threads 1]
 
-:func:`hybrid_rows` is the piece ``benchmarks/quality.py`` can call to add these rows.
+:func:`hybrid_rows` is the piece ``benchmarks/quality.py`` can call to add these rows, and
+:func:`target_checks` the issue's pass/fail.
 
-Measured here (one thread): the best CF model is ALS on both data sets. With fitted weights
-the score-fused Hybrid beats it on NDCG@10 (ML-100K 0.4437 vs 0.4401, weights ALS 0.9 /
-ItemKNN 0.1; demo 0.3733 vs 0.3719, ALS 0.7 / ItemKNN 0.3) but does not win on coverage@10
-(0.2485 vs 0.2616; 0.4080 vs 0.4300): ItemKNN leans to popular items and the search gives
-ContentBased weight 0. With ContentBased also standing in for the CF members on items
-without training data, coverage goes up on ML-100K (0.2658) and NDCG@10 down (0.4340).
+Measured here (one thread; NDCG@10 / coverage@10 on the test split). The best CF model is ALS
+on both data sets.
+
+    ML-100K  ALS 0.4401 / 0.2616, ItemKNN 0.3767 / 0.1308, ContentBased 0.0540 / 0.2622
+             Hybrid fitted 0.4402 / 0.2640 (ALS 0.9, ContentBased 0.1; lists of 20)  PASS
+             NDCG-only search 0.4437 / 0.2485 (ALS 0.9, ItemKNN 0.1)
+    demo     ALS 0.3719 / 0.4300, ItemKNN 0.3558 / 0.3800, ContentBased 0.0949 / 0.9860
+             Hybrid fitted 0.3731 / 0.4440 (ALS 0.7, ItemKNN 0.2, ContentBased 0.1; 20)  PASS
+             NDCG-only search 0.3733 / 0.4080 (ALS 0.7, ItemKNN 0.3)
+
+Both pass, but on ML-100K the NDCG@10 margin is +0.0001 (paired standard error over the test
+users 0.0004): a tie, not a win; on the demo it is +0.0012 (s.e. 0.0012). The target sits at
+the edge of what fusing these members can reach. In a one-off study (not this script) that
+selected on an inner validation split (carved from the fitting part, seeds 107-109) and
+checked on the outer one (seeds 7-9, the test split unused), the same rule raised coverage@10
+over ALS on all three ML-100K splits but left NDCG@10 0.0003-0.0011 below it, and met both
+conditions on 2 of the 3 demo splits. On
+those ML-100K splits at most 5 of 1,320 (fusion method, length, weights) settings beat ALS on
+both metrics at all, and the NDCG-only search itself fell below ALS on NDCG@10 in two of the
+three. Measured there and not kept: choosing the widest fusion within one or two standard
+errors of the best validation NDCG (it gave away more NDCG on held-out data); searching rank
+fusion, reciprocal-rank fusion and z-score normalisation too, and a log-popularity penalty on
+the fused score (no consistent gain; fitted rrf reduces to ALS alone, see its row).
 """
 
 from __future__ import annotations
@@ -37,6 +60,9 @@ from threadpoolctl import threadpool_limits
 import recsys as rs
 
 SEED_TEST, SEED_VALID = 42, 7
+# The Hybrid the target is about, and the candidate-list lengths its search tries (2k, 5k, 10k).
+FITTED = "Hybrid score, fitted"
+LENGTHS = (20, 50, 100)
 CONTENT = {
     "ml-100k": dict(multilabel_columns=["genres"], text_columns=["title"]),
     "demo": dict(categorical_columns=["category", "brand"], numeric_columns=["price"],
@@ -84,28 +110,33 @@ def hybrid_rows(name: str, ds: rs.Dataset, threads: int = 1) -> list[dict]:
                      "recall@10": summary["recall@10"], "coverage@10": summary["coverage@10"],
                      "fit s": seconds, **extra})
 
-    # (label, method, fallback chain, fit the weights?) The members are shared instances:
-    # every Hybrid refits them in place, with the same seeds, so they are the same models.
+    # (label, method, fallback chain, fit_weights arguments or None for equal weights). The
+    # members are shared instances: every Hybrid refits them in place, with the same seeds,
+    # so they are the same models.
     configs = [
-        ("Hybrid score, equal weights", "score", [rs.Popularity()], False),
-        ("Hybrid score, fitted weights", "score", [rs.Popularity()], True),
-        ("Hybrid rrf, fitted weights", "rrf", [rs.Popularity()], True),
+        ("Hybrid score, equal weights", "score", [rs.Popularity()], None),
+        ("Hybrid score, NDCG-only search", "score", [rs.Popularity()],
+         dict(min_coverage=None)),
+        (FITTED, "score", [rs.Popularity()], dict(candidates=LENGTHS)),
+        ("Hybrid rrf, fitted", "rrf", [rs.Popularity()], dict(candidates=LENGTHS)),
         # ContentBased also stands in for the CF members on items without training data.
-        ("Hybrid score, fitted weights, cold fallback", "score", [content, rs.Popularity()],
-         True),
+        ("Hybrid score, fitted, cold fallback", "score", [content, rs.Popularity()],
+         dict(candidates=LENGTHS)),
     ]
     for label, method, fallback, search in configs:
         hybrid = rs.Hybrid(list(members.values()), method=method, fallback=fallback)
         extra: dict = {}
-        if search:
+        if search is not None:
             start = time.perf_counter()
-            hybrid.fit(fit_data).fit_weights(valid, metric="ndcg", k=10, step=0.1)
+            hybrid.fit(fit_data).fit_weights(valid, metric="ndcg", k=10, step=0.1, **search)
             extra["weight search s"] = time.perf_counter() - start
-            hybrid.set_params(weights=[round(float(w), 2) for w in hybrid.weights_])
+            hybrid.set_params(weights=[round(float(w), 2) for w in hybrid.weights_],
+                              candidates=hybrid.candidates_)
         start = time.perf_counter()
         hybrid.fit(train_data)
         row(label, hybrid, time.perf_counter() - start,
-            weights=[round(float(w), 2) for w in hybrid.weights_], **extra)
+            weights=[round(float(w), 2) for w in hybrid.weights_],
+            candidates=hybrid.candidates_, **extra)
     for label, model in members.items():
         start = time.perf_counter()
         model.fit(train_data)
@@ -138,17 +169,25 @@ def report(ml100k: Path, threads: int = 1) -> list[dict]:
     table = pd.DataFrame(rows)
     print(table.drop(columns=["weight search s"], errors="ignore").to_string(
         index=False, float_format="%.4f"))
+    for label, ok in target_checks(table).items():
+        print(f"{'PASS' if ok else 'MISS'}  {label}")
+    return rows
+
+
+def target_checks(table: pd.DataFrame) -> dict[str, bool]:
+    """Issue 6's target per data set: the fitted Hybrid at least matches its best member
+    (by NDCG@10 on the test split) on NDCG@10 and beats it on coverage@10."""
+    checks = {}
     for data, group in table.groupby("data", sort=False):
         members = group[~group["model"].str.startswith("Hybrid")]
         best = members.loc[members["ndcg@10"].idxmax()]
-        fitted = group[group["model"] == "Hybrid score, fitted weights"].iloc[0]
-        widest = members.loc[members["coverage@10"].idxmax()]
-        ratio = fitted["ndcg@10"] / best["ndcg@10"]
-        print(f"{data}: fitted Hybrid ndcg@10 {fitted['ndcg@10']:.4f} vs best member "
-              f"{best['model']} {best['ndcg@10']:.4f} ({ratio:.3f}x); coverage@10 "
-              f"{fitted['coverage@10']:.4f} vs {best['model']} {best['coverage@10']:.4f} "
-              f"(widest member: {widest['model']} {widest['coverage@10']:.4f})")
-    return rows
+        fitted = group[group["model"] == FITTED].iloc[0]
+        label = (f"{data}: fitted Hybrid ndcg@10 {fitted['ndcg@10']:.4f} >= {best['model']} "
+                 f"{best['ndcg@10']:.4f} and coverage@10 {fitted['coverage@10']:.4f} > "
+                 f"{best['coverage@10']:.4f}")
+        checks[label] = bool(fitted["ndcg@10"] >= best["ndcg@10"]
+                             and fitted["coverage@10"] > best["coverage@10"])
+    return checks
 
 
 if __name__ == "__main__":

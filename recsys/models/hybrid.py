@@ -29,6 +29,8 @@ LOG = logging.getLogger("recsys")
 
 METHODS = ("score", "rank", "rrf")
 NORMALIZATIONS = ("minmax", "zscore", "rank")
+# Floors fit_weights can put on the catalog coverage of the fusion it chooses.
+COVERAGE_FLOORS = ("best_member",)
 
 # Query kinds: users known at fit time, users given by a history, items (similar items).
 _KNOWN, _HISTORY, _ITEMS = "known", "history", "items"
@@ -117,6 +119,68 @@ def fusion_values(
     return np.where(candidate, z, floor[:, None])
 
 
+def weighted_sum(values: Sequence[np.ndarray | None], weights: Sequence[float],
+                 shape: tuple[int, int]) -> np.ndarray:
+    """The fused scores: the members' normalised values weighted, skipping members without
+    values (None) or weight."""
+    total = np.zeros(shape)
+    for weight, value in zip(weights, values, strict=True):
+        if value is not None and weight > 0:
+            total += weight * value
+    return total
+
+
+def select_trial(
+    metric: np.ndarray,
+    coverage: np.ndarray,
+    alone: np.ndarray,
+    min_coverage: str | None = "best_member",
+) -> int:
+    """The trial of a weight search that :meth:`Hybrid.fit_weights` keeps.
+
+    Parameters
+    ----------
+    metric, coverage : numpy.ndarray of float, shape (n_trials,)
+        Validation metric (higher is better) and catalog coverage of each trial.
+    alone : numpy.ndarray of bool, shape (n_trials,)
+        Trials that give one member all the weight (at least one when ``min_coverage`` is
+        set).
+    min_coverage : {"best_member", None}
+        "best_member": only trials whose coverage is at least that of the best single-member
+        trial (best metric, then coverage) are eligible; None: every trial is.
+
+    Returns
+    -------
+    int
+        The eligible trial with the best metric; ties go to higher coverage, then to the
+        earlier trial.
+
+    Examples
+    --------
+    >>> metric = np.array([0.30, 0.32, 0.31, 0.20])
+    >>> coverage = np.array([0.25, 0.20, 0.27, 0.90])
+    >>> alone = np.array([True, False, False, True])
+    >>> select_trial(metric, coverage, alone)  # trial 1 is more accurate, but narrower
+    2
+    >>> select_trial(metric, coverage, alone, min_coverage=None)
+    1
+    """
+    metric, coverage = np.asarray(metric, np.float64), np.asarray(coverage, np.float64)
+    eligible = np.ones(len(metric), bool)
+    if min_coverage is not None:
+        check_choice("min_coverage", min_coverage, COVERAGE_FLOORS)
+        eligible = coverage >= coverage[_best_trial(metric, coverage, np.asarray(alone, bool))]
+    return _best_trial(metric, coverage, eligible)
+
+
+def _best_trial(metric: np.ndarray, coverage: np.ndarray, mask: np.ndarray) -> int:
+    if not mask.any():
+        raise ConfigError("no trial to choose from (a coverage floor needs a trial that "
+                          "gives one member all the weight)")
+    order = np.lexsort((np.arange(len(metric)), -coverage, -metric))
+    return int(order[mask[order]][0])
+
+
 def _as_model_list(value: Any, name: str, allow_empty: bool) -> list[Recommender]:
     if value is None:
         models: list = []
@@ -168,6 +232,7 @@ class Hybrid(Recommender):
     candidates : int, optional
         Length of each member's candidate list: items beyond a member's top ``candidates``
         (ties broken by item order) get its lowest value. None: every item is a candidate.
+        :meth:`fit_weights` can choose it with the weights.
     rrf_k : float
         Rank offset of ``method="rrf"``.
 
@@ -176,9 +241,12 @@ class Hybrid(Recommender):
     weights_ : numpy.ndarray
         The weights in use, summing to 1: from ``weights`` after :meth:`fit`, or the best
         found by :meth:`fit_weights`.
+    candidates_ : int or None
+        The candidate-list length in use: ``candidates`` after :meth:`fit`, or the one
+        :meth:`fit_weights` chose.
     weight_search_ : numpy.ndarray or None
-        After :meth:`fit_weights`: one row per weight vector tried, the weights then the
-        validation metric.
+        After :meth:`fit_weights`: one row per trial, the weights, then the validation metric,
+        the validation catalog coverage and the candidate-list length (``inf`` for None).
 
     Notes
     -----
@@ -279,6 +347,7 @@ class Hybrid(Recommender):
         if len({id(m) for m in members}) < len(members):
             raise ConfigError("models lists the same instance twice; pass separate instances")
         self.weights_ = self._initial_weights(len(members))
+        self.candidates_ = self.candidates
         data = dataset if dataset is not None else interactions
         for model in self._members().values():
             model.fit(data, show_progress=show_progress)
@@ -315,10 +384,11 @@ class Hybrid(Recommender):
         return model._similar_items(query, item_cols)
 
     def _member_values(self, kind: str, query: Any, excluded: sp.csr_matrix,
-                       item_cols: np.ndarray | None,
+                       item_cols: np.ndarray | None, depth: int | None,
                        active: np.ndarray | None = None) -> list[np.ndarray | None]:
-        """Each member's normalised values, fallbacks applied; None for members not
-        ``active`` (by default those of weight 0) and for members nobody can stand in for."""
+        """Each member's values normalised over its best ``depth`` candidates, fallbacks
+        applied; None for members not ``active`` (by default those of weight 0) and for
+        members nobody can stand in for."""
         active = self.weights_ > 0 if active is None else active
         n_rows = excluded.shape[0]
         columns = np.arange(self.n_items) if item_cols is None else item_cols
@@ -341,8 +411,8 @@ class Hybrid(Recommender):
             if key not in cache:
                 scores = self._raw_scores(model, kind, query, item_cols)
                 mask = (invalid | cold_cols[None, :]) if skip_cold else invalid
-                cache[key] = fusion_values(scores, mask, self.method, self.normalize,
-                                           self.candidates, self.rrf_k)
+                cache[key] = fusion_values(scores, mask, self.method, self.normalize, depth,
+                                           self.rrf_k)
             return cache[key]
 
         def first(capable) -> Recommender | None:
@@ -374,12 +444,8 @@ class Hybrid(Recommender):
     def _fused(self, kind: str, query: Any, excluded: sp.csr_matrix,
                item_cols: np.ndarray | None) -> np.ndarray:
         n_cols = self.n_items if item_cols is None else len(item_cols)
-        total = np.zeros((excluded.shape[0], n_cols))
-        values_list = self._member_values(kind, query, excluded, item_cols)
-        for weight, values in zip(self.weights_, values_list, strict=True):
-            if values is not None:
-                total += weight * values
-        return total
+        values = self._member_values(kind, query, excluded, item_cols, self.candidates_)
+        return weighted_sum(values, self.weights_, (excluded.shape[0], n_cols))
 
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         return self._fused(_KNOWN, user_rows, take_rows(self.user_items_, user_rows), item_cols)
@@ -408,14 +474,20 @@ class Hybrid(Recommender):
         step: float = 0.1,
         max_trials: int = 200,
         seed: int = 0,
+        candidates: Sequence[int | None] | None = None,
+        min_coverage: str | None = "best_member",
     ) -> Hybrid:
-        """Choose the member weights that maximise a ranking metric on a validation split.
+        """Choose the member weights (and the candidate-list length) on a validation split.
 
         Tries every weight vector on the grid ``{0, step, 2 step, ..., 1}`` that sums to 1
         (a random sample of ``max_trials`` of them, always with the uniform weights and each
-        member alone, when the grid is larger). Members' normalised scores are computed once
-        per batch of validation users and reused for every trial. Ties go to the weights
-        closest to uniform.
+        member alone, when the grid is larger), each with every length in ``candidates``.
+        Every trial is scored on the metric and on catalog coverage at ``k`` (the share of
+        the items that reach at least one validation user's top ``k``); the chosen trial
+        is the best on the metric among the eligible ones (see ``min_coverage``), ties going
+        to higher coverage, then to the weights closest to uniform, then to the earlier
+        length. Members' normalised scores are computed once per batch of validation users
+        and length, and reused for every weight vector.
 
         Parameters
         ----------
@@ -424,20 +496,37 @@ class Hybrid(Recommender):
             unknown users and entries also in the training data are left out).
         metric : {"ndcg", "recall", "precision", "map", "mrr", "hit_rate"}
         k : int
-            Cut-off of the metric.
+            Cut-off of the metric and of the coverage.
         step : float
             Grid resolution, in (0, 1].
         max_trials : int
-            Most weight vectors to evaluate.
+            Most weight vectors to evaluate (per candidate-list length).
         seed : int
             Seed of the sample when the grid is larger than ``max_trials``.
+        candidates : sequence of (int or None), optional
+            Candidate-list lengths to try (see :class:`Hybrid`); None: only the Hybrid's
+            own ``candidates``. A shorter list lets a member promote only the items it is
+            surest of, so a member that leans to popular items cannot lift its mid-list
+            popular items into everyone's top ``k``.
+        min_coverage : {"best_member", None}
+            "best_member": only trials whose coverage is at least that of the best member
+            alone (the one-member trial best on the metric) are eligible. That member alone
+            is eligible, so on the validation split the chosen fusion is never below it on
+            the metric nor on coverage: accuracy is not bought by narrowing the catalog.
+            None: every trial is eligible, the metric alone decides.
 
         Returns
         -------
         self
-            With ``weights_`` set to the best vector and ``weight_search_`` holding every
-            trial. ``fit`` resets ``weights_`` from the ``weights`` parameter: to refit on
-            more data with the found weights, ``set_params(weights=list(model.weights_))``.
+            With ``weights_`` and ``candidates_`` set to the chosen trial and
+            ``weight_search_`` holding every trial. ``fit`` resets both from the parameters:
+            to refit on more data with what was found,
+            ``set_params(weights=list(model.weights_), candidates=model.candidates_)``.
+
+        Notes
+        -----
+        Cost: each member scores the validation users once per length, then one fusion and
+        one top-k per trial; the coverage takes one boolean per trial and item.
 
         Examples
         --------
@@ -445,9 +534,11 @@ class Hybrid(Recommender):
         >>> ds = rs.datasets.demo()
         >>> train, valid = rs.split.random(ds.interactions, test_size=0.2, seed=0)
         >>> hybrid = rs.Hybrid([rs.ItemKNN(), rs.Popularity()]).fit(train)
-        >>> hybrid.fit_weights(valid, step=0.5).weights_.round(2).tolist() in (
-        ...     [1.0, 0.0], [0.5, 0.5], [0.0, 1.0])
+        >>> hybrid = hybrid.fit_weights(valid, step=0.5, candidates=[20, 100])
+        >>> hybrid.weights_.round(2).tolist() in ([1.0, 0.0], [0.5, 0.5], [0.0, 1.0])
         True
+        >>> hybrid.candidates_ in (20, 100), hybrid.weight_search_.shape
+        (True, (6, 5))
         """
         from recsys.evaluation import metrics as kernels
 
@@ -458,34 +549,63 @@ class Hybrid(Recommender):
         if step > 1:
             raise ConfigError(f"step must be in (0, 1], got {step!r}")
         max_trials = check_int("max_trials", max_trials)
+        depths = self._search_depths(candidates)
+        if min_coverage is not None:
+            check_choice("min_coverage", min_coverage, COVERAGE_FLOORS)
         users, relevant = self._validation_relevance(valid)
-        trials = self._weight_grid(len(self._member_list()), step, max_trials, seed)
-        totals = np.zeros(len(trials))
-        counted = 0
-        members = len(trials[0])
+        grid = np.asarray(self._weight_grid(len(self._member_list()), step, max_trials, seed))
+        means, coverage = self._search(users, relevant, grid, depths, metric, k)
+        # Trial t * len(depths) + d: weight vector t (most balanced first) at length d.
+        weights = np.repeat(grid, len(depths), axis=0)
+        alone = weights.max(axis=1) == 1.0
+        best = select_trial(means.ravel(), coverage.ravel(), alone, min_coverage)
+        self.weights_ = weights[best]
+        self.candidates_ = depths[best % len(depths)]
+        lengths = np.tile([np.inf if d is None else float(d) for d in depths], len(grid))
+        self.weight_search_ = np.column_stack([weights, means.ravel(), coverage.ravel(),
+                                               lengths])
+        LOG.info("Hybrid.fit_weights: %s@%d %.4f, coverage@%d %.4f with weights %s and "
+                 "candidates %s (%d trials)", metric, k, means.ravel()[best], k,
+                 coverage.ravel()[best], np.round(self.weights_, 3).tolist(),
+                 self.candidates_, len(weights))
+        return self
+
+    def _search_depths(self, candidates: Sequence[int | None] | None) -> list[int | None]:
+        if candidates is None:
+            return [self.candidates]
+        try:
+            depths = list(dict.fromkeys(candidates))
+        except TypeError:
+            raise ConfigError("candidates must be a list of candidate-list lengths (int or "
+                              f"None), got {candidates!r}") from None
+        if not depths:
+            raise ConfigError("candidates must list at least one length")
+        return [None if d is None else check_int("candidates", d) for d in depths]
+
+    def _search(self, users: np.ndarray, relevant: sp.csr_matrix, grid: np.ndarray,
+                depths: list[int | None], metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean validation metric and catalog coverage at k of every trial, each of shape
+        (weight vectors, lengths)."""
+        from recsys.evaluation import metrics as kernels
+
+        n_weights, members = grid.shape
+        totals = np.zeros((n_weights, len(depths)))
+        reached = np.zeros((n_weights, len(depths), self.n_items), bool)
+        # Every member is scored, whatever its current weight: the trials give it one.
+        everyone = np.ones(members, bool)
         batch = max(1, SCORE_BLOCK_CELLS // max(1, self.n_items * (members + 1)))
         for start in range(0, len(users), batch):
             rows = users[start:start + batch]
             seen = take_rows(self.user_items_, rows)
-            # Every member is scored, whatever its current weight: the trials give it one.
-            values = self._member_values(_KNOWN, rows, seen, None, np.ones(members, bool))
-            for t, weights in enumerate(trials):
-                fused = np.zeros((len(rows), self.n_items))
-                for weight, value in zip(weights, values, strict=True):
-                    if value is not None and weight > 0:
-                        fused += weight * value
-                top, _ = top_k(fused, k, seen)
-                per_user = kernels.compute(top, relevant[start:start + batch], [metric],
-                                           k=k)[metric]
-                totals[t] += per_user.sum()
-            counted += len(rows)
-        means = totals / counted
-        best = int(np.argmax(means))  # first maximum: trials are ordered by balance
-        self.weights_ = np.asarray(trials[best], np.float64)
-        self.weight_search_ = np.column_stack([np.asarray(trials), means])
-        LOG.info("Hybrid.fit_weights: %s@%d %.4f with weights %s (%d trials)", metric, k,
-                 means[best], np.round(self.weights_, 3).tolist(), len(trials))
-        return self
+            for d, depth in enumerate(depths):
+                values = self._member_values(_KNOWN, rows, seen, None, depth, everyone)
+                for t, weights in enumerate(grid):
+                    top, _ = top_k(weighted_sum(values, weights, seen.shape), k, seen)
+                    per_user = kernels.compute(top, relevant[start:start + batch], [metric],
+                                               k=k)[metric]
+                    totals[t, d] += per_user.sum()
+                    reached[t, d, top[top != PAD]] = True
+        return totals / len(users), reached.mean(axis=2)
 
     def _validation_relevance(self, valid: Interactions) -> tuple[np.ndarray, sp.csr_matrix]:
         """Model rows of the validation users and their relevant items (not in training)."""

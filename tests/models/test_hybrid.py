@@ -8,7 +8,7 @@ import pytest
 
 import recsys as rs
 from recsys.errors import ChecksumError, ConfigError, UnknownIdError
-from recsys.models.hybrid import fusion_values
+from recsys.models.hybrid import fusion_values, select_trial
 
 
 class Scripted(rs.Recommender):
@@ -199,7 +199,8 @@ def test_fit_weights_picks_the_better_member():
     # Any weight above 1/2 for the good member ranks the valid item first (NDCG 1); among
     # equals the most balanced vector wins.
     np.testing.assert_allclose(model.weights_, [0.75, 0.25])
-    search = pd.DataFrame(model.weight_search_, columns=["good", "bad", "ndcg"])
+    search = pd.DataFrame(model.weight_search_,
+                          columns=["good", "bad", "ndcg", "coverage", "candidates"])
     assert len(search) == 5
     assert search.set_index("good").loc[1.0, "ndcg"] == pytest.approx(1.0)
     assert search.set_index("good").loc[0.5, "ndcg"] < 1.0
@@ -208,13 +209,107 @@ def test_fit_weights_picks_the_better_member():
     np.testing.assert_allclose(refit.weights_, [0.75, 0.25])
 
 
+@pytest.fixture
+def narrowing():
+    """Three scripted members where the most accurate fusion narrows the catalog (k=1).
+
+    Validation: u0 -> r0, u1 -> r1, and u2 and u3 both -> p, the popular item. Top-1 lists:
+    A alone r0, r1, x2, x3 (NDCG 0.5 over 4 items); B alone p for everyone (0.5 over 1);
+    C alone t3, t3, p, t3 (0.25 over 2). A + B (and the uniform weights) hit everyone with
+    r0, r1, p, p (1.0 over 3 items); A + C gives r0, r1, p, x3 (0.75 over 4 items).
+    """
+    items = ["r0", "r1", "p", "x2", "x3", "t3", "f"]
+    # z makes every item warm; u0-u3 have seen f, which is never a candidate.
+    train = rs.Interactions.from_arrays(["z"] * 7 + ["u0", "u1", "u2", "u3"], items + ["f"] * 4)
+    valid = rs.Interactions.from_arrays(["u0", "u1", "u2", "u3"], ["r0", "r1", "p", "p"])
+    rows = {"A": {"u0": {"r0": 1}, "u1": {"r1": 1}, "u2": {"x2": 1, "p": 0.9},
+                  "u3": {"x3": 1, "p": 0.9}},
+            "B": {u: {"p": 1, "r0": 0.5, "r1": 0.5} for u in ("u0", "u1", "u2", "u3")},
+            "C": {"u0": {"t3": 0.8}, "u1": {"t3": 0.8}, "u2": {"p": 1}, "u3": {"t3": 0.8}}}
+    members = []
+    for name in "ABC":
+        table = np.zeros((train.n_users, train.n_items))
+        for user, scores in rows[name].items():
+            table[train.users.to_index([user])[0], train.items.to_index(list(scores))] = \
+                list(scores.values())
+        members.append(Scripted(table.tolist()))
+    return train, valid, members
+
+
+def test_coverage_floor_rejects_the_fusion_that_narrows_the_catalog(narrowing):
+    train, valid, members = narrowing
+    columns = ["A", "B", "C", "ndcg", "coverage", "candidates"]
+    free = rs.Hybrid(members).fit(train).fit_weights(valid, k=1, step=0.5, min_coverage=None)
+    # The metric alone takes the uniform weights (NDCG 1, tied with A + B, more balanced)...
+    np.testing.assert_allclose(free.weights_, [1 / 3, 1 / 3, 1 / 3])
+    search = pd.DataFrame(free.weight_search_, columns=columns).round(4).set_index(
+        ["A", "B", "C"])
+    assert search.loc[(0.3333, 0.3333, 0.3333), "ndcg"] == 1.0
+    # ...which reach 3 of the 7 items where A, the best member alone, reaches 4.
+    assert search.loc[(1.0, 0.0, 0.0), ["ndcg", "coverage"]].tolist() == [0.5, 0.5714]
+    assert search.loc[(0.3333, 0.3333, 0.3333), "coverage"] == 0.4286
+    # With the floor, the best fusion that keeps A's coverage wins: A + C, NDCG 0.75.
+    floored = rs.Hybrid(members).fit(train).fit_weights(valid, k=1, step=0.5)
+    np.testing.assert_allclose(floored.weights_, [0.5, 0.0, 0.5])
+    assert floored.recommend(["u2", "u3"], k=1).to_pandas()["item"].tolist() == ["p", "x3"]
+    np.testing.assert_array_equal(floored.weight_search_, free.weight_search_)
+
+
+def test_fit_weights_chooses_the_candidate_list_length(narrowing):
+    train, valid, members = narrowing
+    model = rs.Hybrid(members, candidates=5).fit(train)
+    model.fit_weights(valid, k=1, step=0.5, candidates=[1, None, 1])
+    lengths = model.weight_search_[:, -1]
+    assert sorted(set(lengths)) == [1.0, np.inf]  # duplicates are tried once
+    assert len(lengths) == 2 * 7
+    chosen = np.flatnonzero((model.weight_search_[:, :3] == model.weights_).all(axis=1)
+                            & (lengths == (model.candidates_ or np.inf)))
+    assert len(chosen) == 1
+    before = model.recommend(list(train.users.ids), k=3)
+    refit = model.set_params(weights=list(model.weights_), candidates=model.candidates_)
+    refit.fit(train)
+    np.testing.assert_array_equal(refit.recommend(list(train.users.ids), k=3).positions,
+                                  before.positions)
+    assert rs.Hybrid(members, candidates=5).fit(train).candidates_ == 5  # fit resets it
+
+
+def test_select_trial_ties_and_floor():
+    metric = np.array([0.5, 0.5, 0.6, 0.6, 0.4])
+    coverage = np.array([0.2, 0.3, 0.25, 0.3, 0.9])
+    alone = np.array([True, True, False, False, True])
+    # The best member alone is trial 1 (ties on the metric go to coverage): floor 0.3.
+    assert select_trial(metric, coverage, alone) == 3
+    assert select_trial(metric, coverage, alone, min_coverage=None) == 3
+    # Without trial 3 the floor keeps the member alone, although trial 2 scores better.
+    keep = [0, 1, 2, 4]
+    assert select_trial(metric[keep], coverage[keep], alone[keep]) == 1
+    assert select_trial(metric[keep], coverage[keep], alone[keep], min_coverage=None) == 2
+    # Full ties: the earlier trial.
+    assert select_trial(np.ones(3), np.ones(3), np.ones(3, bool)) == 0
+
+
+def test_fit_weights_arguments_are_checked(narrowing):
+    train, valid, members = narrowing
+    model = rs.Hybrid(members).fit(train)
+    for kwargs, message in [({"candidates": []}, "at least one"),
+                            ({"candidates": [10, 0]}, "candidates"),
+                            ({"candidates": 10}, "list of candidate-list lengths"),
+                            ({"min_coverage": "widest"}, "min_coverage"),
+                            ({"step": 1.5}, "step"), ({"metric": "auc"}, "metric")]:
+        with pytest.raises(ConfigError, match=message):
+            model.fit_weights(valid, **kwargs)
+    with pytest.raises(ConfigError, match="one member all the weight"):
+        select_trial(np.ones(2), np.ones(2), np.zeros(2, bool))
+
+
 # ----------------------------------------------------------------------------- persistence
 def test_save_load_round_trip(shop, tmp_path):
     inter = shop.interactions
     content = rs.ContentBased(multilabel_columns=["genres"])
     model = rs.Hybrid([rs.ItemKNN(similarity="cosine"), content], method="rrf",
                       fallback=[content, rs.Popularity(by="weight")]).fit(shop)
-    model.fit_weights(rs.Interactions.from_arrays(["u1", "u2"], ["i3", "i4"]), step=0.5)
+    model.fit_weights(rs.Interactions.from_arrays(["u1", "u2"], ["i3", "i4"]), step=0.5,
+                      candidates=[3, None])
     path = rs.save(model, tmp_path / "hybrid")
     manifest = json.loads((path / "manifest.json").read_text())
     assert set(manifest["members"]) == {"model-0", "model-1", "fallback-1"}
@@ -224,6 +319,7 @@ def test_save_load_round_trip(shop, tmp_path):
     assert loaded.models[1] is loaded.fallback[0]  # one instance, saved once
     np.testing.assert_array_equal(loaded.weights_, model.weights_)
     np.testing.assert_array_equal(loaded.weight_search_, model.weight_search_)
+    assert loaded.candidates_ == model.candidates_
     users = list(inter.users.ids)
     for kwargs in ({}, {"history": {"new": ["i1", "i4"]}}):
         query = users if not kwargs else ["new"]
