@@ -4,10 +4,8 @@ Scenarios, each against a real ``python -m recsys serve MODEL_DIR`` subprocess:
 
 * **ml-100k**: ALS (``rs.ALS`` defaults) fitted on MovieLens 100K (``../shared/data/ml-100k``).
 * **catalog**: a synthetic catalog of ``--catalog-items`` items (1M by default) under an ALS
-  model ranked through its HNSW index (``index="hnsw"``). The factors are fitted with
-  ``index="exact"`` and the saved model is switched to ``index="hnsw"`` by ``set_params``: the
-  index is not saved but rebuilt from the factors whenever a model is loaded, so it is built
-  once, by the server, and again on each reload.
+  model ranked through its HNSW index (``index="hnsw"``). The graph is built here, when the
+  two models are fitted, and saved with them: the server and every reload read it from disk.
 
 When ALS is not available (it is built concurrently), the ml-100k row falls back to ItemKNN
 and the catalog scenario is skipped; the table says so.
@@ -15,7 +13,10 @@ and the catalog scenario is skipped; the table says so.
 Each scenario measures ``POST /recommend {"user": <random known user>, "k": 10}`` from 1, 8
 and 64 concurrent clients for ``--duration`` seconds, then 8 clients while ``POST /reload``
 swaps between two model directories back to back (``reload`` rows: the number of completed
-reloads is shown; a failed request there would be a request dropped by the swap).
+reloads is shown; a failed request there would be a request dropped by the swap). With
+``--workers N`` (N > 1) the server runs N processes; ``/reload`` would reach one of them, so
+the reload row saves the two models alternately over the served directory instead, every
+``WATCH_SECONDS``, and each worker's watch reloads it (the documented daily refresh).
 
 The clients are coroutines in this process (``--client httpx``: ``httpx.AsyncClient``, one
 keep-alive connection per client; ``--client raw``: a minimal HTTP/1.1 keep-alive client on
@@ -104,13 +105,13 @@ def catalog_models(directory: Path, n_items: int, n_users: int, factors: int,
     items[:n_items] = np.arange(n_items)  # every item seen at least once
     users = np.repeat(np.arange(n_users), per_user)
     inter = rs.Interactions.from_arrays(users, items)
-    # A lighter graph than the defaults: building a 1M-item graph at M=32/ef 100 takes many
-    # minutes on two cores, and it is rebuilt on every load.
+    # A lighter graph than the defaults: building two 1M-item graphs at the defaults takes
+    # many minutes on two cores.
     index_params = {"M": 16, "ef_construction": 40, "ef_search": 64}
     paths = []
     for name, model_seed in (("catalog-a", 0), ("catalog-b", 1)):
-        model = als(factors=factors, iterations=3, seed=model_seed).fit(inter)
-        model.set_params(index="hnsw", index_params=index_params)
+        model = als(factors=factors, iterations=3, seed=model_seed, index="hnsw",
+                    index_params=index_params).fit(inter)
         paths.append(rs.save(model, directory / name))
     return paths[0], paths[1], f"ALS(factors={factors}, index=hnsw M=16 efC=40)"
 
