@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,9 @@ HNSW_EF_FACTOR = 2
 # With filtering, the first (batched) search fetches this many times k and filters the answers;
 # the queries it leaves short are searched again one by one with the filter inside the walk.
 FETCH_FACTOR = 2
+# The default ef_search: AUTO_EF_BASE up to AUTO_EF_ITEMS items, growing almost linearly after.
+AUTO_EF_BASE = 64
+AUTO_EF_ITEMS = 100_000
 # Key of the serialized faiss graph in :meth:`HNSWIndex.state`.
 GRAPH = "hnsw_graph"
 
@@ -37,10 +41,10 @@ class HNSWIndex(VectorIndex):
     coordinate ``sqrt(max_norm^2 - |v|^2)``, was measured too: it crowds the vectors near the
     extra axis and lost a quarter of the recall at the same ``ef_search`` on clustered data.)
 
-    Filtering is exact whatever the graph returns: each query over-fetches ``k`` plus the
-    number of its excluded items, the allow-list is applied inside the graph walk (a faiss
-    ID selector), excluded items are dropped afterwards, and any query left with fewer than
-    ``min(k, valid items)`` results is answered by exact search over its valid items. Small
+    Filtering is exact whatever the graph returns: all queries are first searched in one
+    batch for ``2k`` items and filtered (allow-list, excluded items); a query left with fewer
+    than ``min(k, valid items)`` is searched again alone with the filter inside the graph walk
+    (a faiss ID selector), and then, if still short, exactly over its valid items. Small
     catalogs and allow-lists (under 2,048 items or a sixteenth of the catalog) are searched
     exactly from the start: a product over them costs less than a graph walk.
 
@@ -50,8 +54,13 @@ class HNSWIndex(VectorIndex):
         Graph degree (faiss's ``M``); more links, better recall, more memory.
     ef_construction : int
         Candidate list size while building.
-    ef_search : int
-        Candidate list size while searching (raised to 4x the over-fetch size when larger).
+    ef_search : int, optional
+        Candidate list size while searching (raised to twice the fetch size when larger,
+        and in proportion when an allow-list filters part of the catalog). None: chosen from
+        the catalog size, ``64 * (n_items / 100_000) ** 0.9`` and at least 64, since a
+        larger graph needs a wider walk for the same recall. Measured on clustered synthetic
+        vectors (64 dimensions, M=32, ef_construction=64, top 10): 100k items, ef 64 ->
+        recall 0.97; 1M items, ef 64 -> 0.89, 256 -> 0.947, 512 -> 0.963.
     threads : int
         OpenMP threads for faiss inside :meth:`build` / :meth:`search` (restored after);
         0 leaves faiss's setting alone. A graph built with more than one thread depends on
@@ -77,7 +86,7 @@ class HNSWIndex(VectorIndex):
     True
     """
 
-    def __init__(self, M: int = 32, ef_construction: int = 64, ef_search: int = 64,
+    def __init__(self, M: int = 32, ef_construction: int = 64, ef_search: int | None = None,
                  threads: int = 0) -> None:
         self.M = M
         self.ef_construction = ef_construction
@@ -106,7 +115,8 @@ class HNSWIndex(VectorIndex):
         """``M``, ``ef_construction`` and ``threads``, validated (``ef_search`` too)."""
         M = check_int("M", self.M, minimum=2)
         ef_construction = check_int("ef_construction", self.ef_construction)
-        check_int("ef_search", self.ef_search)
+        if self.ef_search is not None:
+            check_int("ef_search", self.ef_search)
         threads = check_int("threads", self.threads, minimum=0)
         return M, ef_construction, threads
 
@@ -215,7 +225,8 @@ class HNSWIndex(VectorIndex):
     def _ef(self, fetch: int, n_items: int, n_allowed: int) -> int:
         """Breadth of the graph walk: ``ef_search``, or more for a large fetch or when part
         of the catalog is filtered out (the walk passes over those items too)."""
-        return max(int(self.ef_search), int(np.ceil(HNSW_EF_FACTOR * fetch * n_items / n_allowed)))
+        base = self.ef_search if self.ef_search is not None else auto_ef_search(n_items)
+        return max(int(base), int(np.ceil(HNSW_EF_FACTOR * fetch * n_items / n_allowed)))
 
     @staticmethod
     def _keep(found: np.ndarray, values: np.ndarray, rows: np.ndarray, positions: np.ndarray,
@@ -236,12 +247,17 @@ class HNSWIndex(VectorIndex):
         import faiss
 
         params = faiss.SearchParametersHNSW()
-        params.efSearch = max(int(self.ef_search), ef)
+        params.efSearch = ef
         if selector is not None:
             params.sel = selector
         with omp_threads(self.threads):
             values, found = self._index.search(queries, k, params=params)
         return found.astype(np.int64), values.astype(np.float32)
+
+
+def auto_ef_search(n_items: int) -> int:
+    """The default ``ef_search`` of a graph over ``n_items`` (see :class:`HNSWIndex`)."""
+    return max(AUTO_EF_BASE, math.ceil(AUTO_EF_BASE * (n_items / AUTO_EF_ITEMS) ** 0.9))
 
 
 def _batch_selector(ids: np.ndarray) -> Any:
