@@ -19,7 +19,7 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True)
 def scan_hits(
-    top: np.ndarray, k: int, indptr: np.ndarray, indices: np.ndarray, n_items: int
+    top: np.ndarray, k: int, indptr: np.ndarray, indices: np.ndarray, slot: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """User and 0-based position of every hit within the first k columns of ``top``.
 
@@ -27,8 +27,11 @@ def scan_hits(
     columns past its width count as padding. An item repeated within a list is a hit only at
     its first position. The scan stops at the first cell outside ``[-1, n_items)`` of a user
     and returns its row and column as the last two values (else -1, -1), so the caller can
-    name it.
+    name it. ``slot`` is scratch of ``n_items + 1`` zeros, of an integer type that holds
+    ``k + 1`` (the smallest such type keeps it in the fastest cache); it is zeros again
+    after a complete scan.
     """
+    n_items = slot.shape[0] - 1
     n_users = top.shape[0]
     width = min(k, top.shape[1])
     bound = min(n_users * width, indices.size)
@@ -36,7 +39,6 @@ def scan_hits(
     position = np.empty(bound, dtype=np.int64)
     # slot[i] is 0 except while the user holding item i is scanned; slot[n_items] absorbs
     # the padding index -1 (negative indices wrap around).
-    slot = np.zeros(n_items + 1, dtype=np.int32)
     found = np.zeros(width, dtype=np.bool_)
     n_hits = 0
     for u in range(n_users):

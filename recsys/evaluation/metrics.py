@@ -245,8 +245,9 @@ def _hit_index(
         arr = _top(arr, k)  # the scan reads contiguous rows twice as fast as strided ones
     if arr.dtype not in (np.int32, np.int64):
         arr = arr.astype(np.int64)  # unsigned or narrow ints: no extra compiled signature
+    slot_type = np.uint8 if k < 255 else np.uint16 if k < 65535 else np.int64
     user, position, bad_row, bad_col = scan_hits(
-        arr, k, rel.indptr, rel.indices, rel.shape[1]
+        arr, k, rel.indptr, rel.indices, np.zeros(rel.shape[1] + 1, slot_type)
     )
     if bad_row >= 0:
         _raise_bad_item(arr, bad_row, bad_col, rel.shape[1], "the columns of relevant")
