@@ -243,6 +243,14 @@ def test_unknown_user_is_404_naming_the_id(main):
     assert_no_traceback(response)
 
 
+def test_openapi_documents_the_request_bodies(main):
+    paths = main.get("/openapi.json").json()["paths"]
+    for path, field in (("/recommend", "users"), ("/similar-items", "item"),
+                        ("/basket", "items")):
+        body = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert field in body["properties"] and "k" in body["properties"], path
+
+
 def test_strict_unknown_history_items_are_422_naming_them(main):
     body = {"user": "newcomer", "history": ["i0001", "no-such-item"], "k": 3}
     lenient = main.post("/recommend", json=body)
