@@ -21,6 +21,7 @@ reads the current model once, at its start, and uses it to the end: a reload swa
 reference, so no answer mixes two models.
 """
 
+import gc
 import hashlib
 import hmac
 import json
@@ -492,6 +493,11 @@ def create_app(
             watcher = threading.Thread(target=_watch, args=(holder, metrics, watch, stop),
                                        name="recsys-model-watch", daemon=True)
             watcher.start()
+        # The objects of start-up (modules, the model, the app) live as long as the process:
+        # moved out of the collector's generations, they are no longer scanned by every full
+        # collection, which would otherwise stall a request now and then.
+        gc.collect()
+        gc.freeze()
         yield
         stop.set()
         if watcher is not None:
