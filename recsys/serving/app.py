@@ -677,6 +677,16 @@ def app_from_env() -> FastAPI:
                       watch=WATCH_SECONDS if workers > 1 else None)
 
 
+def _http_protocol() -> Any:
+    """uvicorn's httptools protocol sending each answer in one write, when httptools is
+    installed (``uvicorn[standard]``); else uvicorn's own choice."""
+    try:
+        from recsys.serving._protocol import CoalescingHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return CoalescingHttpToolsProtocol
+
+
 def serve(model_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
           workers: int = 1) -> None:
     """Run the HTTP service for ``model_dir`` with uvicorn until interrupted.
@@ -688,7 +698,8 @@ def serve(model_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 800
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
     # Per-request access lines would cost more than a fast ranking; /metrics counts them.
-    options = {"host": host, "port": port, "access_log": False, "log_level": "info"}
+    options = {"host": host, "port": port, "access_log": False, "log_level": "info",
+               "http": _http_protocol()}
     if workers == 1:
         app = create_app(model_dir)  # a bad directory fails here, before any global setting
         _limit_blas_threads()
