@@ -45,7 +45,6 @@ import ctypes
 import gc
 import json
 import os
-import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -125,7 +124,7 @@ def run_forked(
             cpu = time.process_time() - cpu
             peak = _status_kib("VmHWM") - before
             del result
-            os.write(write_fd, pickle.dumps((seconds, peak / 1024.0, cpu)))
+            os.write(write_fd, json.dumps([seconds, peak / 1024.0, cpu]).encode())
             status = 0
         finally:
             os._exit(status)
@@ -137,7 +136,7 @@ def run_forked(
     _, status = os.waitpid(pid, 0)
     if status != 0 or not chunks:
         raise RuntimeError(f"benchmark child for {func.__name__} failed (status {status})")
-    return pickle.loads(b"".join(chunks))
+    return tuple(json.loads(b"".join(chunks)))
 
 
 def _release_free_heap() -> None:
