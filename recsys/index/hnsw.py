@@ -195,23 +195,20 @@ class HNSWIndex(VectorIndex):
         wanted = np.minimum(k, n_allowed - n_excluded)
         # Round 1, one batch call: over-fetch a little and filter the answers. Queries left
         # with fewer than k valid items (their excluded items crowd the top) go to round 2.
+        from recsys.index._filter import keep_best  # numba: imported on first use
+
         filtered = excluded or mask is not None
         fetch = min(n_items, FETCH_FACTOR * k) if filtered else k
         found, values = self._graph_search(queries, fetch, self._ef(fetch, n_items, n_allowed))
-        valid = found >= 0
-        if mask is not None:
-            valid &= mask[np.maximum(found, 0)]
-        if excluded:
-            keys = np.sort(_row_of_entry(exclude) * n_items + exclude.indices)
-            found_keys = np.arange(n_queries, dtype=np.int64)[:, None] * n_items + found
-            # A binary search, not np.isin: its sorting and uniquing dominate small batches.
-            at = np.minimum(np.searchsorted(keys, found_keys), len(keys) - 1)
-            valid &= keys[at] != found_keys
-        self._keep(np.where(valid, found, PAD), values, np.arange(n_queries),
-                   positions, scores)
+        no_exclusions = np.zeros(n_queries + 1, np.int64)
+        indptr, indices = ((exclude.indptr, exclude.indices) if excluded
+                           else (no_exclusions, np.zeros(0, np.int64)))
+        everything = np.zeros(0, bool)
+        written = keep_best(found, values, np.arange(n_queries), indptr, indices,
+                            everything if mask is None else mask, positions, scores)
         # Round 2, per query: the graph walk itself skips the filtered items (a faiss
         # IDSelector), so it is not limited by how many of them rank high.
-        short = np.flatnonzero((positions != PAD).sum(axis=1) < wanted)
+        short = np.flatnonzero(written < wanted)
         allowed_selector = None if allowed is None or not len(short) else _batch_selector(allowed)
         ef = self._ef(k, n_items, n_allowed)
         for row in short:
@@ -220,9 +217,11 @@ class HNSWIndex(VectorIndex):
                 selector = _without(selector,
                                     exclude.indices[exclude.indptr[row]:exclude.indptr[row + 1]])
             found, values = self._graph_search(queries[row:row + 1], k, ef, selector)
-            self._keep(found, values, np.array([row]), positions, scores)
+            positions[row], scores[row] = PAD, np.nan
+            written[row] = keep_best(found, values, np.array([row]), no_exclusions,
+                                     indices[:0], everything, positions, scores)[0]
         # The walk can end before k valid items are found: answer those queries exactly.
-        fallback = np.flatnonzero((positions != PAD).sum(axis=1) < wanted)
+        fallback = np.flatnonzero(written < wanted)
         if len(fallback):
             positions[fallback], scores[fallback] = exact_search(
                 self._vectors, queries[fallback], k,
@@ -234,20 +233,6 @@ class HNSWIndex(VectorIndex):
         of the catalog is filtered out (the walk passes over those items too)."""
         base = self.ef_search if self.ef_search is not None else auto_ef_search(n_items)
         return max(int(base), int(np.ceil(HNSW_EF_FACTOR * fetch * n_items / n_allowed)))
-
-    @staticmethod
-    def _keep(found: np.ndarray, values: np.ndarray, rows: np.ndarray, positions: np.ndarray,
-              scores: np.ndarray) -> None:
-        """Write the best valid (non-negative) answers of ``found`` into ``rows``, sorted by
-        score then position."""
-        values = np.where(found >= 0, values, -np.inf)
-        order = np.lexsort((found, -values), axis=-1)[:, :positions.shape[1]]
-        top = np.take_along_axis(found, order, axis=1)
-        top_values = np.take_along_axis(values, order, axis=1)
-        keep = np.isfinite(top_values)
-        width = top.shape[1]
-        positions[rows, :width] = np.where(keep, top, PAD)
-        scores[rows, :width] = np.where(keep, top_values, np.nan)
 
     def _graph_search(self, queries: np.ndarray, k: int, ef: int,
                       selector: Any = None) -> tuple[np.ndarray, np.ndarray]:

@@ -224,3 +224,19 @@ def test_a_graph_that_does_not_fit_is_refused(medium):
         HNSWIndex(threads=1).restore(vectors, {"hnsw_graph": graph.astype(np.int64)})
     with pytest.raises(NotFittedError):
         HNSWIndex().state()
+
+
+def test_hnsw_exclusions_hold_with_unsorted_exclude_rows(medium):
+    vectors, queries, index = medium
+    exclude = random_exclude(len(queries), len(vectors), 0.01, seed=9).tocsr()
+    # reverse each row's column order: a valid CSR whose indices are not sorted
+    for row in range(exclude.shape[0]):
+        start, stop = exclude.indptr[row], exclude.indptr[row + 1]
+        exclude.indices[start:stop] = exclude.indices[start:stop][::-1].copy()
+    exclude.has_sorted_indices = False
+    truth = brute_force(vectors, queries, 10, exclude)
+    found, _ = index.search(queries, 10, exclude=exclude)
+    rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
+    excluded = set(zip(rows.tolist(), exclude.indices.tolist(), strict=True))
+    assert not any((r, c) in excluded for r, row in enumerate(found) for c in row.tolist())
+    assert recall(found, truth) >= 0.9
