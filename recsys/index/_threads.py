@@ -49,6 +49,9 @@ def omp_threads(threads: int) -> Iterator[None]:
     import faiss
 
     before = faiss.omp_get_max_threads()
+    if before == threads:  # the usual case in a service: nothing to set or restore
+        yield
+        return
     faiss.omp_set_num_threads(threads)
     try:
         yield

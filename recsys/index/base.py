@@ -83,8 +83,9 @@ class VectorIndex:
             if exclude.shape != (len(queries), self.n_items):
                 raise DataError(f"exclude has shape {exclude.shape}; expected "
                                 f"{(len(queries), self.n_items)} (queries x items)")
-            exclude = sp.csr_matrix(exclude)
-            exclude.sort_indices()
+            if exclude.format != "csr":  # a CSR input is used as is: no copy per query
+                exclude = sp.csr_matrix(exclude)
+            exclude.sort_indices()  # in place; free when the flag says they are sorted
         if allowed is not None:
             allowed = np.unique(np.asarray(allowed).ravel())
             if allowed.size and (allowed.dtype.kind not in "iu" or allowed[0] < 0

@@ -244,7 +244,7 @@ class HNSWIndex(VectorIndex):
             params.sel = selector
         with omp_threads(self.threads):
             values, found = self._index.search(queries, k, params=params)
-        return found.astype(np.int64), values.astype(np.float32)
+        return found.astype(np.int64, copy=False), values.astype(np.float32, copy=False)
 
 
 def auto_ef_search(n_items: int) -> int:
