@@ -274,15 +274,11 @@ def _without(selector: Any, ids: np.ndarray) -> Any:
     return out
 
 
-def _row_of_entry(matrix: sp.csr_matrix) -> np.ndarray:
-    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-
-
 def _excluded_counts(exclude: sp.csr_matrix, mask: np.ndarray | None) -> np.ndarray:
     """Per query, the excluded items that would otherwise be allowed."""
     if mask is None:
         return np.diff(exclude.indptr).astype(np.int64)
-    rows = _row_of_entry(exclude)
+    rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
     return np.bincount(rows[mask[exclude.indices]], minlength=exclude.shape[0])
 
 

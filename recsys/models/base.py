@@ -389,6 +389,16 @@ class Recommender:
         warnings.warn(f"{counted} ignored: {named}", RecsysWarning, stacklevel=stacklevel + 1)
         return cols
 
+    def _basket_row(self, basket: Iterable, strict: bool) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The basket's known columns (unique, sorted) and the basket as a one-row CSR over
+        the items; unknown items are handled as in :meth:`_item_columns`, attributed to the
+        caller of the public method."""
+        found = self._item_columns(basket, "basket", strict, stacklevel=3)
+        found = np.unique(found[found >= 0])
+        row = sp.csr_matrix((np.ones(len(found), np.float32), found, [0, len(found)]),
+                            shape=(1, len(self.items_)))
+        return found, row
+
     def _history_matrix(self, history: Mapping | pd.DataFrame,
                         strict: bool = False) -> tuple[IdIndex, sp.csr_matrix]:
         """Users and their rows over the training items; unknown items are ignored, and
@@ -569,10 +579,7 @@ class Recommender:
         """
         self._check_fitted()
         k = check_int("k", k)
-        found = self._item_columns(basket, "basket", strict)
-        found = np.unique(found[found >= 0])
-        row = sp.csr_matrix((np.ones(len(found), np.float32), (np.zeros(len(found), int), found)),
-                            shape=(1, len(self.items_)))
+        found, row = self._basket_row(basket, strict)
         item_cols = self._allowed_columns(items, exclude)
         if len(found) == 0:
             block = self._fallback_scores(1, item_cols)

@@ -985,10 +985,7 @@ class AssociationRules(Recommender):
         k = check_int("k", k)
         metric = self.metric if metric is None else metric
         check_choice("metric", metric, METRICS)
-        found = self._item_columns(basket, "basket", strict)
-        found = np.unique(found[found >= 0])
-        row = sp.csr_matrix((np.ones(len(found), np.float32), found, [0, len(found)]),
-                            shape=(1, len(self.items_)))
+        found, row = self._basket_row(basket, strict)
         item_cols = self._allowed_columns(items, exclude)
         if len(found) == 0:
             block = self._fallback_scores(1, item_cols)
