@@ -18,20 +18,24 @@ def keep_best(
     exclude_indptr: np.ndarray,
     exclude_indices: np.ndarray,
     allowed: np.ndarray,
+    n_allowed: int,
     positions: np.ndarray,
     scores: np.ndarray,
 ) -> np.ndarray:
-    """Write the best valid answers of each query into its row of ``positions`` / ``scores``.
+    """Write the best valid answers of each query into its row of ``positions`` / ``scores``
+    and tell which queries are left short.
 
     Row i of ``found`` / ``values`` answers the query in row ``rows[i]`` of the outputs. An
     answer is valid when it is not -1, is ``allowed`` (a boolean mask over the items; empty:
     all are) and is not among the query's excluded items (sorted, in CSR form over the query
     rows; an indptr of zeros excludes nothing). Valid answers are written sorted by score,
-    ties by position; the rest of the row is left as it is (padding). Returns how many were
-    written per row.
+    ties by position; the rest of the row is left as it is (padding).
+
+    Returns, per row of ``found``, whether fewer than ``min(k, valid items)`` were written:
+    the ``n_allowed`` allowed items minus the query's excluded items among them.
     """
     k = positions.shape[1]
-    written = np.zeros(found.shape[0], dtype=np.int64)
+    short = np.zeros(found.shape[0], dtype=np.bool_)
     keep = np.empty(found.shape[1], dtype=np.int64)
     for i in range(found.shape[0]):
         row = rows[i]
@@ -61,5 +65,10 @@ def keep_best(
         for r in range(n):
             positions[row, r] = found[i, keep[r]]
             scores[row, r] = values[i, keep[r]]
-        written[i] = n
-    return written
+        excluded = stop - start
+        if allowed.size:
+            excluded = 0
+            for at in range(start, stop):
+                excluded += allowed[exclude_indices[at]]
+        short[i] = n < min(k, n_allowed - excluded)
+    return short

@@ -114,6 +114,7 @@ class HNSWIndex(VectorIndex):
             index.add(vectors)
         self._vectors = vectors
         self._index = index
+        self._search_params = {}
         return self
 
     def _checked_params(self) -> tuple[int, int, int]:
@@ -152,6 +153,7 @@ class HNSWIndex(VectorIndex):
         vectors = as_vectors(vectors, "vectors")
         self._index = _read_graph(state[GRAPH], vectors.shape, M)
         self._vectors = vectors
+        self._search_params = {}
         return self
 
     def search(
@@ -183,45 +185,39 @@ class HNSWIndex(VectorIndex):
         n_allowed = n_items if allowed is None else len(allowed)
         if n_allowed < max(EXACT_MIN, n_items * EXACT_SHARE):
             return exact_search(self._vectors, queries, k, exclude, allowed, self.threads)
+        from recsys.index._filter import keep_best  # numba: imported on first use
+
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
-        mask = None
+        mask = np.zeros(0, bool)  # empty: every item is allowed
         if allowed is not None:
             mask = np.zeros(n_items, bool)
             mask[allowed] = True
         excluded = exclude is not None and exclude.nnz > 0
-        n_excluded = (np.zeros(n_queries, np.int64) if exclude is None
-                      else _excluded_counts(exclude, mask))
-        wanted = np.minimum(k, n_allowed - n_excluded)
+        indptr, indices = ((exclude.indptr, exclude.indices) if excluded
+                           else (np.zeros(n_queries + 1, np.int64), np.zeros(0, np.int64)))
         # Round 1, one batch call: over-fetch a little and filter the answers. Queries left
         # with fewer than k valid items (their excluded items crowd the top) go to round 2.
-        from recsys.index._filter import keep_best  # numba: imported on first use
-
-        filtered = excluded or mask is not None
-        fetch = min(n_items, FETCH_FACTOR * k) if filtered else k
+        fetch = min(n_items, FETCH_FACTOR * k) if excluded or allowed is not None else k
         found, values = self._graph_search(queries, fetch, self._ef(fetch, n_items, n_allowed))
-        no_exclusions = np.zeros(n_queries + 1, np.int64)
-        indptr, indices = ((exclude.indptr, exclude.indices) if excluded
-                           else (no_exclusions, np.zeros(0, np.int64)))
-        everything = np.zeros(0, bool)
-        written = keep_best(found, values, np.arange(n_queries), indptr, indices,
-                            everything if mask is None else mask, positions, scores)
+        short = keep_best(found, values, np.arange(n_queries), indptr, indices, mask,
+                          n_allowed, positions, scores)
+        if not short.any():
+            return positions, scores
         # Round 2, per query: the graph walk itself skips the filtered items (a faiss
         # IDSelector), so it is not limited by how many of them rank high.
-        short = np.flatnonzero(written < wanted)
-        allowed_selector = None if allowed is None or not len(short) else _batch_selector(allowed)
+        allowed_selector = None if allowed is None else _batch_selector(allowed)
         ef = self._ef(k, n_items, n_allowed)
-        for row in short:
+        for row in np.flatnonzero(short):
             selector = allowed_selector
             if excluded:
-                selector = _without(selector,
-                                    exclude.indices[exclude.indptr[row]:exclude.indptr[row + 1]])
+                selector = _without(selector, indices[indptr[row]:indptr[row + 1]])
             found, values = self._graph_search(queries[row:row + 1], k, ef, selector)
             positions[row], scores[row] = PAD, np.nan
-            written[row] = keep_best(found, values, np.array([row]), no_exclusions,
-                                     indices[:0], everything, positions, scores)[0]
+            short[row] = keep_best(found, values, np.array([row]), indptr, indices, mask,
+                                   n_allowed, positions, scores)[0]
         # The walk can end before k valid items are found: answer those queries exactly.
-        fallback = np.flatnonzero(written < wanted)
+        fallback = np.flatnonzero(short)
         if len(fallback):
             positions[fallback], scores[fallback] = exact_search(
                 self._vectors, queries[fallback], k,
@@ -232,19 +228,31 @@ class HNSWIndex(VectorIndex):
         """Breadth of the graph walk: ``ef_search``, or more for a large fetch or when part
         of the catalog is filtered out (the walk passes over those items too)."""
         base = self.ef_search if self.ef_search is not None else auto_ef_search(n_items)
-        return max(int(base), int(np.ceil(HNSW_EF_FACTOR * fetch * n_items / n_allowed)))
+        return max(int(base), math.ceil(HNSW_EF_FACTOR * fetch * n_items / n_allowed))
 
     def _graph_search(self, queries: np.ndarray, k: int, ef: int,
                       selector: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """faiss's answers (positions, -1 when short; inner products) for ``queries``, a
+        C-contiguous float32 array, walking the graph with breadth ``ef``."""
         import faiss
 
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = ef
-        if selector is not None:
-            params.sel = selector
+        params = self._search_params.get(ef) if selector is None else None
+        if params is None:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = ef
+            if selector is None:
+                self._search_params[ef] = params  # read-only during searches: shareable
+            else:
+                params.sel = selector
+        n_queries = len(queries)
+        values = np.empty((n_queries, k), np.float32)
+        found = np.empty((n_queries, k), np.int64)
+        # faiss's own Python wrapper of search checks and allocates what is done here
+        # already; on one query that is a tenth of the time of a graph walk.
         with omp_threads(self.threads):
-            values, found = self._index.search(queries, k, params=params)
-        return found.astype(np.int64, copy=False), values.astype(np.float32, copy=False)
+            self._index.search_c(n_queries, faiss.swig_ptr(queries), k,
+                                 faiss.swig_ptr(values), faiss.swig_ptr(found), params)
+        return found, values
 
 
 def auto_ef_search(n_items: int) -> int:
@@ -272,14 +280,6 @@ def _without(selector: Any, ids: np.ndarray) -> Any:
         out, inner = faiss.IDSelectorAnd(selector, out), out
         out.parts = (selector, inner)
     return out
-
-
-def _excluded_counts(exclude: sp.csr_matrix, mask: np.ndarray | None) -> np.ndarray:
-    """Per query, the excluded items that would otherwise be allowed."""
-    if mask is None:
-        return np.diff(exclude.indptr).astype(np.int64)
-    rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
-    return np.bincount(rows[mask[exclude.indices]], minlength=exclude.shape[0])
 
 
 def _read_graph(data: np.ndarray, shape: tuple[int, int], M: int) -> Any:

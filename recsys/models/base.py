@@ -442,31 +442,47 @@ class Recommender:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Positions and scores of the top k for queries grouped by how they are scored."""
         n_queries = len(rows)
-        positions = np.full((n_queries, k), PAD, np.int64)
-        scores = np.full((n_queries, k), np.nan, np.float32)
         n_cols = len(self.items_) if item_cols is None else len(item_cols)
         batch = self._rank_batch_rows(n_cols)
-        for kind in (_KNOWN, _HISTORY, _FALLBACK):
+        kinds = np.flatnonzero(np.bincount(source, minlength=3))
+        if len(kinds) == 1 and n_queries <= batch:  # one request: no gathering, no copies
+            return self._rank_chunk(int(kinds[0]), np.arange(n_queries), rows, history_rows,
+                                    history_matrix, item_cols, k, exclude_seen)
+        positions = np.full((n_queries, k), PAD, np.int64)
+        scores = np.full((n_queries, k), np.nan, np.float32)
+        for kind in kinds.tolist():
             members = np.flatnonzero(source == kind)
             for start in range(0, len(members), batch):
                 chunk = members[start:start + batch]
-                if kind == _KNOWN:
-                    seen = take_rows(self.user_items_, rows[chunk])
-                elif kind == _HISTORY:
-                    seen = take_rows(history_matrix, history_rows[chunk])
-                else:
-                    block = self._fallback_scores(len(chunk), item_cols)
-                    has_history = history_rows[chunk] >= 0
-                    seen = (history_matrix[np.maximum(history_rows[chunk], 0)]
-                            .multiply(has_history[:, None]).tocsr()
-                            if history_matrix is not None else
-                            sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
-                    positions[chunk], scores[chunk] = top_k_columns(
-                        block, k, seen if exclude_seen else None, item_cols)
-                    continue
-                positions[chunk], scores[chunk] = self._rank_users(
-                    kind, rows[chunk], seen, item_cols, k, exclude_seen)
+                positions[chunk], scores[chunk] = self._rank_chunk(
+                    kind, chunk, rows, history_rows, history_matrix, item_cols, k, exclude_seen)
         return positions, scores
+
+    def _rank_chunk(
+        self,
+        kind: int,
+        chunk: np.ndarray,
+        rows: np.ndarray,
+        history_rows: np.ndarray,
+        history_matrix: sp.csr_matrix | None,
+        item_cols: np.ndarray | None,
+        k: int,
+        exclude_seen: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The top k of the queries ``chunk`` (positions into ``rows``), all of one kind."""
+        if kind == _KNOWN:
+            seen = take_rows(self.user_items_, rows[chunk])
+        elif kind == _HISTORY:
+            seen = take_rows(history_matrix, history_rows[chunk])
+        else:
+            has_history = history_rows[chunk] >= 0
+            seen = (history_matrix[np.maximum(history_rows[chunk], 0)]
+                    .multiply(has_history[:, None]).tocsr()
+                    if history_matrix is not None else
+                    sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
+            return top_k_columns(self._fallback_scores(len(chunk), item_cols), k,
+                                 seen if exclude_seen else None, item_cols)
+        return self._rank_users(kind, rows[chunk], seen, item_cols, k, exclude_seen)
 
     def _rank_batch_rows(self, n_cols: int) -> int:
         """Users ranked per call of :meth:`_rank_users`: a dense block of about

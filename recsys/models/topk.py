@@ -212,9 +212,10 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 1:  # one user per request: slices are views, no gathers
         start, stop = matrix.indptr[rows[0]], matrix.indptr[rows[0] + 1]
-        out = sp.csr_matrix((matrix.data[start:stop], matrix.indices[start:stop],
-                             np.array([0, stop - start], dtype=matrix.indptr.dtype)),
-                            shape=(1, matrix.shape[1]), copy=False)
+        parts = (matrix.data[start:stop], matrix.indices[start:stop],
+                 np.array([0, stop - start], dtype=matrix.indptr.dtype))
+        out = (_csr_unchecked(*parts, (1, matrix.shape[1])) if _UNCHECKED_OK
+               else sp.csr_matrix(parts, shape=(1, matrix.shape[1]), copy=False))
         out.has_sorted_indices = matrix.has_sorted_indices
         return out
     starts = matrix.indptr[rows].astype(np.int64)
@@ -226,6 +227,44 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
                         shape=(len(rows), matrix.shape[1]), copy=False)
     out.has_sorted_indices = matrix.has_sorted_indices
     return out
+
+
+def _csr_unchecked(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                   shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix around valid arrays, skipping the constructor's validation.
+
+    The constructor checks and converts its arrays in about 20 microseconds of Python, and
+    three times that when a graph walk has just evicted the caches: a third of the time of
+    ranking one user on a million items, for arrays cut from a matrix that is valid already.
+    This sets what ``scipy.sparse``'s own constructors set; :data:`_UNCHECKED_OK` records
+    whether the result matched the checked constructor's when this module was loaded.
+    """
+    out = sp.csr_matrix.__new__(sp.csr_matrix)
+    out._shape, out.maxprint = shape, _MAXPRINT
+    out.data, out.indices, out.indptr = data, indices, indptr
+    return out
+
+
+def _unchecked_matches_scipy() -> bool:
+    """Whether :func:`_csr_unchecked` builds what scipy's constructor builds, used as scipy
+    uses matrices (checked once, on a small example)."""
+    checked = sp.csr_matrix(np.array([[0.0, 2.0, 0.0, 1.0]], dtype=np.float32))
+    try:
+        fast = _csr_unchecked(checked.data, checked.indices, checked.indptr, checked.shape)
+        return (fast.shape == checked.shape and fast.nnz == checked.nnz
+                and fast.dtype == checked.dtype and fast.format == "csr"
+                and fast.has_sorted_indices and fast.has_canonical_format
+                and (fast != checked).nnz == 0
+                and np.array_equal((fast @ sp.identity(4, format="csr")).toarray(),
+                                   checked.toarray())
+                and np.array_equal(fast.multiply(checked).tocsr()[:, [1, 3]].toarray(),
+                                   [[4.0, 1.0]]))
+    except Exception:  # any failure means: use the checked constructor
+        return False
+
+
+_MAXPRINT = sp.csr_matrix((1, 1)).maxprint
+_UNCHECKED_OK = _unchecked_matches_scipy()
 
 
 def top_k_columns(
