@@ -140,6 +140,22 @@ def test_hnsw_heavy_exclusions_fall_back_to_exact(medium):
     assert (found[0, 7:] == -1).all() and (found[1] >= 0).all()
 
 
+def test_hnsw_allowed_items_mostly_excluded_give_exactly_the_rest(medium):
+    vectors, queries, index = medium
+    allowed = np.arange(0, 5000, 2)  # 2,500 items: the graph path, not the exact one
+    # Query 0 may only get allowed items 0, 2, 4; its odd exclusions are not allowed anyway.
+    exclude = sp.lil_matrix((2, len(vectors)), dtype=np.float32)
+    exclude[0, 6:] = 1
+    exclude[1, 1::2] = 1
+    found, _ = index.search(queries[:2], 10, exclude=exclude.tocsr(), allowed=allowed)
+    assert sorted(found[0][found[0] >= 0].tolist()) == [0, 2, 4]
+    assert (found[0, 3:] == -1).all()
+    # Query 1's exclusions are all outside the allow-list: a full list, close to exact.
+    truth = brute_force(vectors, queries[1:2], 10, allowed=allowed)
+    assert (found[1] >= 0).all() and np.isin(found[1], allowed).all()
+    assert recall(found[1:2], truth) >= 0.8
+
+
 def test_hnsw_falls_back_when_the_graph_returns_too_little(medium, monkeypatch):
     vectors, queries, index = medium
 
