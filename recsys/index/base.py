@@ -41,7 +41,7 @@ class VectorIndex:
 
     _vectors: np.ndarray | None = None
 
-    def build(self, vectors: Any) -> VectorIndex:
+    def build(self, vectors: Any, show_progress: bool = False) -> VectorIndex:
         raise NotImplementedError
 
     def state(self) -> dict[str, np.ndarray]:

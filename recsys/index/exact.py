@@ -98,8 +98,9 @@ class ExactIndex(VectorIndex):
     def __init__(self, threads: int = 0) -> None:
         self.threads = threads
 
-    def build(self, vectors: Any) -> ExactIndex:
-        """Index ``vectors`` (n_items x d); returns self."""
+    def build(self, vectors: Any, show_progress: bool = False) -> ExactIndex:
+        """Index ``vectors`` (n_items x d); returns self. Instant: nothing to show progress
+        of."""
         check_int("threads", self.threads, minimum=0)
         self._vectors = as_vectors(vectors, "vectors")
         return self

@@ -76,7 +76,8 @@ class HNSWIndex(VectorIndex):
     Memory: the vectors plus about ``2 * M`` int32 links per item. Build time grows like
     ``n_items * log(n_items) * ef_construction`` (see above: minutes at 1M items), so a
     saved model keeps the built graph (:meth:`state`, :meth:`restore`) rather than building
-    it again on loading (under a second at 200k items).
+    it again on loading (under a second at 200k items). ``build(..., show_progress=True)``,
+    and a factor model's ``fit(..., show_progress=True)``, show the build's progress.
 
     Examples
     --------
@@ -102,16 +103,25 @@ class HNSWIndex(VectorIndex):
         return (f"HNSWIndex(M={self.M!r}, ef_construction={self.ef_construction!r}, "
                 f"ef_search={self.ef_search!r}, threads={self.threads!r})")
 
-    def build(self, vectors: Any) -> HNSWIndex:
-        """Index ``vectors`` (n_items x d); returns self."""
+    def build(self, vectors: Any, show_progress: bool = False) -> HNSWIndex:
+        """Index ``vectors`` (n_items x d); returns self.
+
+        ``show_progress`` shows a bar that says what is being built and, at the end, how
+        long it took (minutes at a million items). It does not move during the build: faiss
+        offers no progress hook, and adding the vectors in slices to drive one cost recall
+        (0.972 -> 0.968 at 1M items, as faiss inserts each call's high-level nodes first).
+        """
         import faiss
+        from tqdm.auto import tqdm
 
         M, ef_construction, threads = self._checked_params()
         vectors = as_vectors(vectors, "vectors")
         index = faiss.IndexHNSWFlat(vectors.shape[1], M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
-        with omp_threads(threads):
+        with omp_threads(threads), tqdm(total=len(vectors), desc="HNSW graph", unit="item",
+                                        disable=not show_progress) as bar:
             index.add(vectors)
+            bar.update(len(vectors))
         self._vectors = vectors
         self._index = index
         self._search_params = {}

@@ -173,8 +173,9 @@ class ALS(FactorModel):
         backend.fit(matrix, show_progress=show_progress)
         return backend
 
-    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
-        super()._restore(derived)
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None,
+                 show_progress: bool = False) -> None:
+        super()._restore(derived, show_progress)
         self._solver = None
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:

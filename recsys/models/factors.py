@@ -135,7 +135,7 @@ class FactorModel(Recommender):
                             "learning rate or check the input weights for huge values")
         self.user_factors_ = user_factors
         self.item_factors_ = item_factors
-        self._restore()
+        self._restore(show_progress=show_progress)
 
     def _training_input(self, interactions: Interactions) -> sp.csr_matrix:
         raise NotImplementedError
@@ -168,15 +168,18 @@ class FactorModel(Recommender):
             raise ConfigError(f"index_params must be a dict or None, got {params!r}")
         return params
 
-    def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
+    def _restore(self, derived: Mapping[str, np.ndarray] | None = None,
+                 show_progress: bool = False) -> None:
         """Set up the ANN index over ``item_factors_``: restored from the ``derived``
-        arrays of a saved model (no graph building), or built."""
+        arrays of a saved model (no graph building), or built (after ``fit``, with a
+        progress bar under ``show_progress``)."""
         self._ann = None
         if self.index == "hnsw":
             from recsys.index import HNSWIndex
 
-            params = {"threads": self.threads, **self._index_params()}
-            self._ann = HNSWIndex(**params).restore(self.item_factors_, derived or {})
+            ann = HNSWIndex(**{"threads": self.threads, **self._index_params()})
+            self._ann = (ann.build(self.item_factors_, show_progress) if derived is None
+                         else ann.restore(self.item_factors_, derived))
 
     def _derived_arrays(self) -> dict[str, np.ndarray]:
         """The built ANN index: loading it takes seconds where building took minutes."""

@@ -105,6 +105,16 @@ def test_hnsw_recall_on_100k_clustered_vectors():
     assert (np.diff(scores, axis=1) <= 0).all()
 
 
+def test_build_progress_bar_does_not_change_the_graph(capsys):
+    vectors, _ = clustered(3000, 8, 50, seed=2)
+    quiet = HNSWIndex(threads=1, ef_construction=16).build(vectors)
+    assert "HNSW graph" not in capsys.readouterr().err
+    shown = HNSWIndex(threads=1, ef_construction=16).build(vectors, show_progress=True)
+    bar = capsys.readouterr().err
+    assert "HNSW graph" in bar and f"{len(vectors)}/{len(vectors)}" in bar
+    np.testing.assert_array_equal(quiet.state()["hnsw_graph"], shown.state()["hnsw_graph"])
+
+
 # --------------------------------------------------------------------------- filtering
 
 

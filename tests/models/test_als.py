@@ -207,10 +207,11 @@ def test_similar_items_is_cosine_of_item_factors(demo_model, demo):
 # --------------------------------------------------------------------------- ANN, persistence
 
 
-def test_hnsw_index_ranks_known_users_with_exact_filters(demo, tmp_path):
+def test_hnsw_index_ranks_known_users_with_exact_filters(demo, tmp_path, capsys):
     exact = rs.ALS(factors=16, iterations=8, threads=1).fit(demo)
     ann = rs.ALS(factors=16, iterations=8, threads=1, index="hnsw",
-                 index_params={"M": 16}).fit(demo)
+                 index_params={"M": 16}).fit(demo, show_progress=True)
+    assert "HNSW graph" in capsys.readouterr().err  # the build has its own progress bar
     users = list(demo.users.ids[:200])
     allowed = list(demo.items.ids[::2])
     a = ann.recommend(users, k=10, items=allowed).to_pandas()
