@@ -77,7 +77,8 @@ class HNSWIndex(VectorIndex):
     ``n_items * log(n_items) * ef_construction`` (see above: minutes at 1M items), so a
     saved model keeps the built graph (:meth:`state`, :meth:`restore`) rather than building
     it again on loading (under a second at 200k items). ``build(..., show_progress=True)``,
-    and a factor model's ``fit(..., show_progress=True)``, show the build's progress.
+    and a factor model's ``fit(..., show_progress=True)``, announce the build and report
+    how long it took.
 
     Examples
     --------
