@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from recsys._checks import check_int
 from recsys.errors import DataError
-from recsys.index._threads import omp_threads
+from recsys.index._threads import blas_threads, omp_threads
 from recsys.index.base import VectorIndex, as_vectors
 from recsys.index.exact import exact_search
 from recsys.models.topk import PAD
@@ -29,6 +29,12 @@ FETCH_FACTOR = 2
 # The default ef_search: AUTO_EF_BASE up to AUTO_EF_ITEMS items, then growing slowly.
 AUTO_EF_BASE = 64
 AUTO_EF_ITEMS = 100_000
+# Batches of at least ORDER_MIN_QUERIES queries are searched in the order of the nearest (by
+# cosine) of ORDER_ANCHORS items sampled evenly from the catalog: queries bound for the same
+# region of the graph then follow each other and find it in cache (on 100k clustered items,
+# a third less time per query; every query's answer is the same in any order).
+ORDER_MIN_QUERIES = 64
+ORDER_ANCHORS = 256
 # Key of the serialized faiss graph in :meth:`HNSWIndex.state`.
 GRAPH = "hnsw_graph"
 
@@ -126,6 +132,7 @@ class HNSWIndex(VectorIndex):
         self._vectors = vectors
         self._index = index
         self._search_params = {}
+        self._anchors = None
         return self
 
     def _checked_params(self) -> tuple[int, int, int]:
@@ -165,6 +172,7 @@ class HNSWIndex(VectorIndex):
         self._index = _read_graph(state[GRAPH], vectors.shape, M)
         self._vectors = vectors
         self._search_params = {}
+        self._anchors = None
         return self
 
     def search(
@@ -210,30 +218,47 @@ class HNSWIndex(VectorIndex):
         # Round 1, one batch call: over-fetch a little and filter the answers. Queries left
         # with fewer than k valid items (their excluded items crowd the top) go to round 2.
         fetch = min(n_items, FETCH_FACTOR * k) if excluded or allowed is not None else k
-        found, values = self._graph_search(queries, fetch, self._ef(fetch, n_items, n_allowed))
-        short = keep_best(found, values, np.arange(n_queries), indptr, indices, mask,
-                          n_allowed, positions, scores)
-        if not short.any():
+        order = self._search_order(queries)
+        found, values = self._graph_search(queries if order is None else queries[order], fetch,
+                                           self._ef(fetch, n_items, n_allowed))
+        rows = np.arange(n_queries) if order is None else order
+        short = rows[keep_best(found, values, rows, indptr, indices, mask, n_allowed,
+                               positions, scores)]
+        if not len(short):
             return positions, scores
         # Round 2, per query: the graph walk itself skips the filtered items (a faiss
         # IDSelector), so it is not limited by how many of them rank high.
         allowed_selector = None if allowed is None else _batch_selector(allowed)
         ef = self._ef(k, n_items, n_allowed)
-        for row in np.flatnonzero(short):
+        still_short = np.zeros(len(short), bool)
+        for at, row in enumerate(short.tolist()):
             selector = allowed_selector
             if excluded:
                 selector = _without(selector, indices[indptr[row]:indptr[row + 1]])
             found, values = self._graph_search(queries[row:row + 1], k, ef, selector)
             positions[row], scores[row] = PAD, np.nan
-            short[row] = keep_best(found, values, np.array([row]), indptr, indices, mask,
-                                   n_allowed, positions, scores)[0]
+            still_short[at] = keep_best(found, values, np.array([row]), indptr, indices, mask,
+                                        n_allowed, positions, scores)[0]
         # The walk can end before k valid items are found: answer those queries exactly.
-        fallback = np.flatnonzero(short)
+        fallback = short[still_short]
         if len(fallback):
             positions[fallback], scores[fallback] = exact_search(
                 self._vectors, queries[fallback], k,
                 None if exclude is None else exclude[fallback], allowed, self.threads)
         return positions, scores
+
+    def _search_order(self, queries: np.ndarray) -> np.ndarray | None:
+        """An order of the queries that groups those headed for the same part of the graph
+        (see ``ORDER_ANCHORS``); None for small batches, searched as they come."""
+        if len(queries) < ORDER_MIN_QUERIES:
+            return None
+        if self._anchors is None:
+            sample = self._vectors[::max(1, self.n_items // ORDER_ANCHORS)]
+            norms = np.linalg.norm(sample, axis=1, keepdims=True)
+            self._anchors = np.ascontiguousarray((sample / np.maximum(norms, 1e-12)).T)
+        with blas_threads(self.threads):
+            nearest = np.argmax(queries @ self._anchors, axis=1)
+        return np.argsort(nearest, kind="stable")
 
     def _ef(self, fetch: int, n_items: int, n_allowed: int) -> int:
         """Breadth of the graph walk: ``ef_search``, or more for a large fetch or when part

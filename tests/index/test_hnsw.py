@@ -140,6 +140,19 @@ def test_hnsw_filtering_is_exact(medium, density, allow_share):
     assert recall(found, truth) >= 0.95
 
 
+def test_batch_search_order_does_not_change_answers(medium):
+    vectors, queries, index = medium
+    order = index._search_order(queries)  # 200 queries: regrouped by region of the graph
+    assert sorted(order.tolist()) == list(range(len(queries)))
+    assert (order != np.arange(len(queries))).any()
+    exclude = random_exclude(len(queries), len(vectors), 0.01, seed=4)
+    found, scores = index.search(queries, 10, exclude=exclude)
+    for i in range(len(queries)):  # one at a time: searched as they come
+        alone, alone_scores = index.search(queries[i:i + 1], 10, exclude=exclude[i])
+        np.testing.assert_array_equal(found[i], alone[0])
+        np.testing.assert_array_equal(scores[i], alone_scores[0])
+
+
 def test_hnsw_heavy_exclusions_fall_back_to_exact(medium):
     vectors, queries, index = medium
     # Exclude everything but 7 items for the first query: fewer than k valid items.
