@@ -54,6 +54,10 @@ class HNSWIndex(VectorIndex):
     catalogs and allow-lists (under 2,048 items or a sixteenth of the catalog) are searched
     exactly from the start: a product over them costs less than a graph walk.
 
+    A batch of 64 queries or more is walked in an order that puts queries headed for the same
+    region of the graph next to each other, so that each walk finds much of its region in
+    cache; the answers are the same in any order.
+
     Parameters
     ----------
     M : int
