@@ -133,8 +133,12 @@ class HNSWIndex(VectorIndex):
                                         disable=not show_progress) as bar:
             index.add(vectors)
             bar.update(len(vectors))
-        self._vectors = vectors
+        return self._attach(index, vectors)
+
+    def _attach(self, index: Any, vectors: np.ndarray) -> HNSWIndex:
+        """Use the faiss ``index`` built over ``vectors``; the search caches start empty."""
         self._index = index
+        self._vectors = vectors
         self._search_params = {}
         self._anchors = None
         return self
@@ -173,11 +177,7 @@ class HNSWIndex(VectorIndex):
             return self.build(vectors)
         M = self._checked_params()[0]
         vectors = as_vectors(vectors, "vectors")
-        self._index = _read_graph(state[GRAPH], vectors.shape, M)
-        self._vectors = vectors
-        self._search_params = {}
-        self._anchors = None
-        return self
+        return self._attach(_read_graph(state[GRAPH], vectors.shape, M), vectors)
 
     def search(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -214,7 +215,7 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
         start, stop = matrix.indptr[rows[0]], matrix.indptr[rows[0] + 1]
         parts = (matrix.data[start:stop], matrix.indices[start:stop],
                  np.array([0, stop - start], dtype=matrix.indptr.dtype))
-        out = (_csr_unchecked(*parts, (1, matrix.shape[1])) if _UNCHECKED_OK
+        out = (_csr_unchecked(*parts, (1, matrix.shape[1])) if _unchecked_matches_scipy()
                else sp.csr_matrix(parts, shape=(1, matrix.shape[1]), copy=False))
         out.has_sorted_indices = matrix.has_sorted_indices
         return out
@@ -237,18 +238,24 @@ def _csr_unchecked(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
     up to five times that when a graph walk has just evicted the caches: a sixth of the time
     of ranking one user on a million items with HNSW (0.1 of 0.6 ms), spent on arrays cut from
     a matrix that is valid already.
-    This sets what ``scipy.sparse``'s own constructors set; :data:`_UNCHECKED_OK` records
-    whether the result matched the checked constructor's when this module was loaded.
+    This sets what ``scipy.sparse``'s own constructors set; :func:`_unchecked_matches_scipy`
+    checks, once, that the result matches the checked constructor's.
     """
     out = sp.csr_matrix.__new__(sp.csr_matrix)
-    out._shape, out.maxprint = shape, _MAXPRINT
+    out._shape, out.maxprint = shape, _default_maxprint()
     out.data, out.indices, out.indptr = data, indices, indptr
     return out
 
 
+@functools.cache
+def _default_maxprint() -> int:
+    return sp.csr_matrix((1, 1)).maxprint
+
+
+@functools.cache
 def _unchecked_matches_scipy() -> bool:
     """Whether :func:`_csr_unchecked` builds what scipy's constructor builds, used as scipy
-    uses matrices (checked once, on a small example)."""
+    uses matrices (checked on a small example, on first use rather than at import)."""
     checked = sp.csr_matrix(np.array([[0.0, 2.0, 0.0, 1.0]], dtype=np.float32))
     try:
         fast = _csr_unchecked(checked.data, checked.indices, checked.indptr, checked.shape)
@@ -262,10 +269,6 @@ def _unchecked_matches_scipy() -> bool:
                                    [[4.0, 1.0]]))
     except Exception:  # any failure means: use the checked constructor
         return False
-
-
-_MAXPRINT = sp.csr_matrix((1, 1)).maxprint
-_UNCHECKED_OK = _unchecked_matches_scipy()
 
 
 def top_k_columns(
