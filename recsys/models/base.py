@@ -1,18 +1,43 @@
-"""The ranking interface every model family implements: ``Recommender`` and its results.
+"""The ranking interface every model family implements: ``Recommender``.
 
-A family subclasses :class:`Recommender` and implements ``_fit`` and one way of scoring:
+The public methods here do everything once for all families: validation, id mapping, the
+unknown-user policy, seen-item filtering, allow/deny lists, batching and top-k (through
+:mod:`recsys.ranking`). A family implements a few hooks:
 
-- ``_score_history(history, item_cols)``: scores from users' interaction rows. Families that
-  score from history alone (item-kNN, EASE, popularity) implement only this and get fold-in of
-  unknown users for free; set ``supports_unknown_users = True``.
-- ``_score(user_rows, item_cols)``: scores for users known at fit time (factor models).
+Required
+    ``_fit(interactions, dataset, show_progress)``
+        Learn from the training data; set learned state as attributes ending in ``_``.
+        Runs on a fresh copy of the model (see :meth:`Recommender.fit`), after the base has
+        set ``users_``, ``items_``, ``user_items_`` and ``item_popularity_``.
+    ``_score_history(history, item_cols)`` or ``_score(user_rows, item_cols)``
+        Dense float scores (n_queries, n_columns) over ``item_cols`` (sorted item
+        positions; None: every item). ``_score_history`` scores users given as interaction
+        rows over the training items (a CSR matrix): a family that implements it folds in
+        unknown users for free and sets ``supports_unknown_users = True``. ``_score``
+        scores training users by row; by default it is ``_score_history`` of their
+        training rows.
 
-The public methods here do everything else once for all families: validation, id mapping,
-unknown-user policy, seen-item filtering, allow/deny lists, batching and top-k.
+Optional
+    ``_similar_items(item_rows, item_cols)``
+        Dense item-item scores; by default cosine over the training interactions.
+    ``_basket_scores(basket, item_cols, **options)``
+        Scores of one basket (a one-row CSR); by default the basket folded in as a user, or
+        the sum of its items' similar-item scores. ``options`` are the keyword arguments a
+        family adds to :meth:`Recommender.recommend_for_basket`.
+    ``_search_index()`` and ``_query_vectors(source, user_rows, seen)``
+        Vector families rank through an :class:`~recsys.ranking.Index` over item vectors
+        instead of dense scores: the index, and the queries' vectors.
+    ``_fallback_scores(n_rows, item_cols)``
+        The ranking of users nothing is known about; by default item popularity.
+    ``_restore(derived)`` and ``_derived_arrays()``
+        Rebuild state derived from the learned arrays after ``fit`` and after loading; save
+        derived state that is slow to rebuild (an ANN graph).
 """
 
 from __future__ import annotations
 
+import copy
+import enum
 import inspect
 import warnings
 from collections.abc import Iterable, Mapping
@@ -27,15 +52,27 @@ from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
-from recsys.models.topk import PAD, take_rows, top_k_columns
+from recsys.models.results import Recommendations
+from recsys.ranking.index import Index
+from recsys.ranking.topk import PAD, take_rows, top_k
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
 # Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
 SCORE_BLOCK_CELLS = 1 << 24
-
-_KNOWN, _HISTORY, _FALLBACK = 0, 1, 2
+# Queries per index search call: bounds the (queries x over-fetch) candidate arrays.
+INDEX_BATCH = 4096
 
 _REGISTRY: dict[str, type[Recommender]] = {}
+
+__all__ = ["Recommendations", "Recommender", "Source", "registered_models"]
+
+
+class Source(enum.IntEnum):
+    """How a query is scored; an int enum so that a batch's sources are one numpy array."""
+
+    KNOWN = 0  # a user seen in training, scored from the model's state
+    HISTORY = 1  # a user folded in from a history given with the request
+    FALLBACK = 2  # nothing to go on (or a family that cannot fold in): the fallback ranking
 
 
 def registered_models() -> dict[str, type[Recommender]]:
@@ -45,86 +82,9 @@ def registered_models() -> dict[str, type[Recommender]]:
     return dict(_REGISTRY)
 
 
-class Recommendations:
-    """Ranked lists for a batch of queries (users, items or baskets), with external ids.
-
-    Parameters
-    ----------
-    keys : array-like
-        The query ids, one per row.
-    positions : numpy.ndarray of int, shape (n_queries, k)
-        Item positions in ``item_index``; ``-1`` pads lists shorter than k.
-    scores : numpy.ndarray, shape (n_queries, k)
-        Scores, NaN where padded.
-    item_index : IdIndex
-        Maps positions to external item ids.
-    key_name : str
-        Name of the query column in :meth:`to_pandas` ("user", "item" or "basket").
-
-    Examples
-    --------
-    >>> recs = Recommendations(["u1"], np.array([[1, 0]]), np.array([[0.9, 0.1]]),
-    ...                        IdIndex(["a", "b"]))
-    >>> recs["u1"]
-    ['b', 'a']
-    >>> recs.to_pandas().columns.tolist()
-    ['user', 'item', 'score', 'rank']
-    """
-
-    def __init__(
-        self,
-        keys: Any,
-        positions: np.ndarray,
-        scores: np.ndarray,
-        item_index: IdIndex,
-        key_name: str = "user",
-    ) -> None:
-        self.keys = as_id_array(keys)
-        self.positions = np.asarray(positions, dtype=np.int64)
-        self.scores = np.asarray(scores, dtype=np.float32)
-        self.item_index = item_index
-        self.key_name = key_name
-
-    @property
-    def k(self) -> int:
-        return self.positions.shape[1]
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __iter__(self):
-        return iter(self.keys)
-
-    def __getitem__(self, key: Any) -> list:
-        """The recommended item ids for one query key, best first."""
-        matches = np.flatnonzero(pd.Index(self.keys) == key) if len(self.keys) else []
-        if len(matches) == 0:
-            raise UnknownIdError(f"{self.key_name} {key!r} is not in these recommendations", [key])
-        row = self.positions[matches[0]]
-        return self.item_index.to_ids(row[row != PAD]).tolist()
-
-    def to_pandas(self) -> pd.DataFrame:
-        """Long format: one row per (query, item) with its score and 1-based rank."""
-        valid = self.positions != PAD
-        query_rows, ranks = np.nonzero(valid)
-        return pd.DataFrame({
-            self.key_name: self.keys[query_rows],
-            "item": self.item_index.to_ids(self.positions[valid]),
-            "score": self.scores[valid],
-            "rank": ranks + 1,
-        })
-
-    def to_dict(self) -> dict:
-        """``{key: [(item, score), ...]}`` in rank order."""
-        out: dict = {}
-        for key, row, scores in zip(self.keys.tolist(), self.positions, self.scores, strict=True):
-            valid = row != PAD
-            out[key] = list(zip(self.item_index.to_ids(row[valid]).tolist(),
-                                scores[valid].tolist(), strict=True))
-        return out
-
-    def __repr__(self) -> str:
-        return f"Recommendations({len(self)} {self.key_name}s x k={self.k})"
+def as_scores(block: np.ndarray) -> np.ndarray:
+    """A family's scores as ranked and returned: float32 (ties at float32 go by item)."""
+    return np.asarray(block, dtype=np.float32)
 
 
 def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset | None]:
@@ -137,7 +97,8 @@ def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset
 
 
 class Recommender:
-    """Base class of all recommenders. See the module docstring for what a family implements.
+    """Base class of all recommenders. See the module docstring for the hooks a family
+    implements.
 
     Capability flags (class attributes) drive the generic logic:
 
@@ -154,15 +115,51 @@ class Recommender:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
 
+    # ------------------------------------------------------------------ hooks
+    def _fit(self, interactions: Interactions, dataset: Dataset | None,
+             show_progress: bool) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _fit")
+
+    def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        return self._score_history(take_rows(self.user_items_, user_rows), item_cols)
+
+    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} cannot score from a history")
+
+    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        binary = self.user_items_.astype(bool).astype(np.float32).tocsc()
+        norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+        normalized = binary @ sp.diags(1.0 / np.maximum(norms, 1e-12))
+        columns = normalized if item_cols is None else normalized[:, item_cols]
+        return (normalized[:, item_rows].T @ columns).toarray()
+
+    def _basket_scores(self, basket: sp.csr_matrix, item_cols: np.ndarray | None,
+                       **options: Any) -> np.ndarray:
+        if options:
+            raise ConfigError(f"recommend_for_basket of {type(self).__name__} takes no "
+                              f"argument {sorted(options)[0]!r}")
+        if self.supports_unknown_users:
+            return self._score_history(basket, item_cols)
+        return self._similar_items(basket.indices, item_cols).sum(axis=0, keepdims=True)
+
+    def _search_index(self) -> Index | None:
+        return None
+
+    def _query_vectors(self, source: Source, user_rows: np.ndarray,
+                       seen: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no query vectors")
+
+    def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
+        popularity = self.item_popularity_
+        if item_cols is not None:
+            popularity = popularity[item_cols]
+        return np.broadcast_to(popularity, (n_rows, len(popularity)))
+
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
-        """Rebuild state derived from the learned arrays, after ``fit`` and after
-        :func:`recsys.load`. ``derived`` holds what :meth:`_derived_arrays` returned when
-        the model was saved (None after ``fit``); a family uses it to skip a slow rebuild."""
+        """Rebuild state derived from the learned arrays; ``derived`` holds what
+        :meth:`_derived_arrays` returned when the model was saved (None after ``fit``)."""
 
     def _derived_arrays(self) -> dict[str, np.ndarray]:
-        """Derived state worth saving beside the learned arrays because it is slow to
-        rebuild (an ANN graph): plain numeric arrays by name, handed back to :meth:`_restore`
-        on loading. Nothing by default."""
         return {}
 
     # ------------------------------------------------------------------ parameters
@@ -198,6 +195,10 @@ class Recommender:
     def fit(self, data: Interactions | Dataset, show_progress: bool = False) -> Recommender:
         """Learn from interactions (or a Dataset, for families that use side features).
 
+        The fit is transactional: the new state is built on a copy of the model and
+        assigned in one step at the end, so a fit that fails (bad parameters, bad data, an
+        interrupt) leaves a previously fitted model exactly as it was, still answering.
+
         Parameters
         ----------
         data : Interactions or Dataset
@@ -207,22 +208,51 @@ class Recommender:
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+        >>> model = rs.ItemKNN(k=5).fit(inter)
+        >>> try:
+        ...     model.set_params(k=-1).fit(inter)
+        ... except rs.errors.ConfigError:
+        ...     pass
+        >>> model.recommend(["u2"], k=1)["u2"]  # still the model fitted with k=5
+        ['b']
         """
         interactions, dataset = as_interactions(data)
         if interactions.nnz == 0:
             raise DataError("cannot fit on interactions with no stored entries")
-        self.users_ = interactions.users
-        self.items_ = interactions.items
-        self.user_items_ = interactions.matrix
-        # Users per item: the fallback ranking for users no family can score.
-        self.item_popularity_ = np.bincount(
-            interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
-        self._fit(interactions, dataset, show_progress)
+        members = self._submodels()
+        saved = [dict(member.__dict__) for member in members]
+        fresh = copy.copy(self)
+        fresh.__dict__ = {name: getattr(self, name) for name in self._param_names()}
+        try:
+            fresh.users_ = interactions.users
+            fresh.items_ = interactions.items
+            fresh.user_items_ = interactions.matrix
+            # Users per item: the fallback ranking for users no family can score.
+            fresh.item_popularity_ = np.bincount(
+                interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
+            fresh._fit(interactions, dataset, show_progress)
+        except BaseException:
+            # Members (a Hybrid's) are fitted in place: put back the ones already refitted.
+            for member, state in zip(members, saved, strict=True):
+                member.__dict__ = state
+            raise
+        self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
         return self
 
-    def _fit(self, interactions: Interactions, dataset: Dataset | None,
-             show_progress: bool) -> None:
-        raise NotImplementedError
+    def _submodels(self) -> list[Recommender]:
+        """Every model this one fits in place (a Hybrid's members), recursively."""
+        members = getattr(self, "_members", None)
+        if members is None:
+            return []
+        out: list[Recommender] = []
+        for member in members().values():
+            out += [member, *member._submodels()]
+        return out
 
     @property
     def is_fitted(self) -> bool:
@@ -241,23 +271,6 @@ class Recommender:
     def n_items(self) -> int:
         self._check_fitted()
         return len(self.items_)
-
-    # ------------------------------------------------------------------ scoring hooks
-    def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        """Dense scores (len(user_rows), n_cols) for users known at fit time."""
-        return self._score_history(take_rows(self.user_items_, user_rows), item_cols)
-
-    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
-        """Dense scores for users given as interaction rows over the training items."""
-        raise NotImplementedError(f"{type(self).__name__} cannot score from a history")
-
-    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        """Dense item-item similarities; by default cosine over the training interactions."""
-        binary = self.user_items_.astype(bool).astype(np.float32).tocsc()
-        norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
-        normalized = binary @ sp.diags(1.0 / np.maximum(norms, 1e-12))
-        columns = normalized if item_cols is None else normalized[:, item_cols]
-        return (normalized[:, item_rows].T @ columns).toarray()
 
     # ------------------------------------------------------------------ public ranking
     def recommend(
@@ -291,7 +304,8 @@ class Recommender:
             Interactions of users to score from this history instead of the model's state
             (fold-in). Families that cannot fold in treat these users as unknown and use the
             history only to exclude seen items. Items unknown to the model are ignored and
-            listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``).
+            listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``); a
+            history with no known item is no evidence, and its user is treated as unknown.
         on_unknown : {"raise", "skip", "fallback"}
             Unknown users (not in training, not foldable): raise an error naming them, leave
             them out of the result, or give them the most popular items.
@@ -329,15 +343,18 @@ class Recommender:
         check_choice("on_unknown", on_unknown, UNKNOWN_POLICIES)
         user_ids = as_id_array(users)
         rows = self.users_.to_index(user_ids, missing="ignore")
-        source = np.where(rows >= 0, _KNOWN, _FALLBACK)
+        source = np.where(rows >= 0, Source.KNOWN, Source.FALLBACK)
         history_rows = np.full(len(user_ids), -1, np.int64)
         history_matrix = None
         if history is not None:
             history_users, history_matrix = self._history_matrix(history, strict)
             history_rows = history_users.to_index(user_ids, missing="ignore")
             if self.supports_unknown_users:
-                source[history_rows >= 0] = _HISTORY
-        unknown = (source == _FALLBACK)
+                # A history without a known item carries no preference: the fallback ranks it.
+                given = history_rows >= 0
+                given[given] = np.diff(history_matrix.indptr)[history_rows[given]] > 0
+                source[given] = Source.HISTORY
+        unknown = source == Source.FALLBACK
         if unknown.any():
             if on_unknown == "raise":
                 self.users_.to_index(user_ids[unknown], what="user")
@@ -346,7 +363,7 @@ class Recommender:
                 user_ids, rows, source, history_rows = (
                     user_ids[keep], rows[keep], source[keep], history_rows[keep])
         item_cols = self._allowed_columns(items, exclude)
-        positions, scores = self._rank(rows, history_rows, history_matrix, source, item_cols,
+        positions, scores = self._rank(source, rows, history_rows, history_matrix, item_cols,
                                        k, exclude_seen)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
 
@@ -432,86 +449,74 @@ class Recommender:
 
     def _rank(
         self,
+        source: np.ndarray,
         rows: np.ndarray,
         history_rows: np.ndarray,
-        history_matrix: sp.csr_matrix | None,
-        source: np.ndarray,
+        history: sp.csr_matrix | None,
         item_cols: np.ndarray | None,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Positions and scores of the top k for queries grouped by how they are scored."""
+        """Positions and scores of the top k, queries ranked in batches of one source."""
         n_queries = len(rows)
         n_cols = len(self.items_) if item_cols is None else len(item_cols)
-        batch = self._rank_batch_rows(n_cols)
-        kinds = np.flatnonzero(np.bincount(source, minlength=3))
-        if len(kinds) == 1 and n_queries <= batch:  # one request: no gathering, no copies
-            return self._rank_chunk(int(kinds[0]), np.arange(n_queries), rows, history_rows,
-                                    history_matrix, item_cols, k, exclude_seen)
+        index = self._search_index()
+        batch = INDEX_BATCH if index is not None else max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
+        present = np.flatnonzero(np.bincount(source, minlength=len(Source)))
+        if len(present) == 1 and n_queries <= batch:  # one request: no gathering, no copies
+            everyone = np.arange(n_queries)
+            return self._rank_batch(Source(int(present[0])), everyone, rows, history_rows,
+                                    history, item_cols, k, exclude_seen)
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
-        for kind in kinds.tolist():
-            members = np.flatnonzero(source == kind)
+        for code in present.tolist():
+            members = np.flatnonzero(source == code)
             for start in range(0, len(members), batch):
                 chunk = members[start:start + batch]
-                positions[chunk], scores[chunk] = self._rank_chunk(
-                    kind, chunk, rows, history_rows, history_matrix, item_cols, k, exclude_seen)
+                positions[chunk], scores[chunk] = self._rank_batch(
+                    Source(code), chunk, rows, history_rows, history, item_cols, k,
+                    exclude_seen)
         return positions, scores
 
-    def _rank_chunk(
+    def _rank_batch(
         self,
-        kind: int,
+        source: Source,
         chunk: np.ndarray,
         rows: np.ndarray,
         history_rows: np.ndarray,
-        history_matrix: sp.csr_matrix | None,
+        history: sp.csr_matrix | None,
         item_cols: np.ndarray | None,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The top k of the queries ``chunk`` (positions into ``rows``), all of one kind."""
-        if kind == _KNOWN:
-            seen = take_rows(self.user_items_, rows[chunk])
-        elif kind == _HISTORY:
-            seen = take_rows(history_matrix, history_rows[chunk])
-        else:
-            has_history = history_rows[chunk] >= 0
-            seen = (history_matrix[np.maximum(history_rows[chunk], 0)]
-                    .multiply(has_history[:, None]).tocsr()
-                    if history_matrix is not None else
-                    sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
-            return top_k_columns(self._fallback_scores(len(chunk), item_cols), k,
-                                 seen if exclude_seen else None, item_cols)
-        return self._rank_users(kind, rows[chunk], seen, item_cols, k, exclude_seen)
+        """The top k of the queries ``chunk`` (positions into ``rows``), all of ``source``:
+        through the family's index when it has one, else its dense scores."""
+        seen = self._seen_rows(source, rows[chunk], history_rows[chunk], history)
+        exclude = seen if exclude_seen else None
+        if source is Source.FALLBACK:
+            return top_k(self._fallback_scores(len(chunk), item_cols), k, exclude,
+                         columns=item_cols)
+        index = self._search_index()
+        if index is not None:
+            vectors = self._query_vectors(source, rows[chunk], seen)
+            return index._search(vectors, k, exclude, item_cols)
+        block = (self._score(rows[chunk], item_cols) if source is Source.KNOWN
+                 else self._score_history(seen, item_cols))
+        return top_k(as_scores(block), k, exclude, columns=item_cols, overwrite=True)
 
-    def _rank_batch_rows(self, n_cols: int) -> int:
-        """Users ranked per call of :meth:`_rank_users`: a dense block of about
-        ``SCORE_BLOCK_CELLS`` scores."""
-        return max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
-
-    def _rank_users(
-        self,
-        kind: int,
-        user_rows: np.ndarray,
-        seen: sp.csr_matrix,
-        item_cols: np.ndarray | None,
-        k: int,
-        exclude_seen: bool,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top k of a batch of users known at fit time (``kind == _KNOWN``, by ``user_rows``)
-        or folded in from their ``seen`` rows (``_HISTORY``). Families with a faster search
-        than dense scores plus top-k (factor models, ANN) override this."""
-        if kind == _KNOWN:
-            block = self._score(user_rows, item_cols)
-        else:
-            block = self._score_history(seen, item_cols)
-        return top_k_columns(block, k, seen if exclude_seen else None, item_cols)
-
-    def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
-        popularity = self.item_popularity_
-        if item_cols is not None:
-            popularity = popularity[item_cols]
-        return np.broadcast_to(popularity, (n_rows, len(popularity)))
+    def _seen_rows(self, source: Source, rows: np.ndarray, history_rows: np.ndarray,
+                   history: sp.csr_matrix | None) -> sp.csr_matrix:
+        """The queries' interactions: training rows of known users, else the given history
+        (an empty row for users without one)."""
+        if source is Source.KNOWN:
+            return take_rows(self.user_items_, rows)
+        if source is Source.HISTORY:
+            return take_rows(history, history_rows)
+        if history is None:
+            return sp.csr_matrix((len(rows), len(self.items_)), dtype=np.float32)
+        has_history = history_rows >= 0
+        return take_rows(history, np.maximum(history_rows, 0)).multiply(
+            has_history[:, None]).tocsr()
 
     def similar_items(
         self,
@@ -548,7 +553,8 @@ class Recommender:
         item_cols = self._allowed_columns(candidates, exclude)
         itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
                                shape=(len(rows), len(self.items_)))
-        top, values = top_k_columns(self._similar_items(rows, item_cols), k, itself, item_cols)
+        top, values = top_k(as_scores(self._similar_items(rows, item_cols)), k, itself,
+                            columns=item_cols, overwrite=True)
         return Recommendations(item_ids, top, values, self.items_, "item")
 
     def recommend_for_basket(
@@ -558,6 +564,7 @@ class Recommender:
         items: Iterable | None = None,
         exclude: Iterable | None = None,
         strict: bool = False,
+        **options: Any,
     ) -> Recommendations:
         """Items to add to a basket, cart or session (the basket's own items excluded).
 
@@ -576,6 +583,8 @@ class Recommender:
         strict : bool
             Raise :class:`~recsys.errors.UnknownIdError` naming the basket's unknown items
             (the first few, and their count) instead of ignoring them.
+        **options
+            Family-specific scoring options (``metric=`` for :class:`AssociationRules`).
 
         Returns
         -------
@@ -599,9 +608,7 @@ class Recommender:
         item_cols = self._allowed_columns(items, exclude)
         if len(found) == 0:
             block = self._fallback_scores(1, item_cols)
-        elif self.supports_unknown_users:
-            block = self._score_history(row, item_cols)
         else:
-            block = self._similar_items(found, item_cols).sum(axis=0, keepdims=True)
-        top, values = top_k_columns(block, k, row, item_cols)
+            block = self._basket_scores(row, item_cols, **options)
+        top, values = top_k(as_scores(block), k, row, columns=item_cols)
         return Recommendations([0], top, values, self.items_, "basket")

@@ -28,7 +28,7 @@ import logging
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Real
@@ -43,8 +43,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex
 from recsys.data.interactions import Interactions
 from recsys.errors import ColumnError, ConfigError, DataError
-from recsys.models.base import Recommendations, Recommender
-from recsys.models.topk import top_k_columns
+from recsys.models.base import Recommender
 
 LOG = logging.getLogger("recsys")
 
@@ -936,36 +935,11 @@ class AssociationRules(Recommender):
             shape=(len(item_rows), len(self.items_)))
         return self._rule_scores(rows, item_cols, self.metric)
 
-    def recommend_for_basket(
-        self,
-        basket: Iterable,
-        k: int = 10,
-        items: Iterable | None = None,
-        exclude: Iterable | None = None,
-        metric: str | None = None,
-        strict: bool = False,
-    ) -> Recommendations:
-        """Items to add to a basket, ranked by their strongest matching rule.
-
-        Parameters
-        ----------
-        basket : list of item ids
-            Items unknown to the model are ignored and listed in a
-            :class:`~recsys.errors.RecsysWarning` (an error under ``strict``); with no known
-            item the most popular items are returned.
-        k : int
-        items, exclude : list of item ids, optional
-            Allow-list and deny-list (unknown ids in them are ignored, even under ``strict``).
-        metric : {"lift", "confidence"}, optional
-            Rule strength to rank by; the model's ``metric`` by default.
-        strict : bool
-            Raise :class:`~recsys.errors.UnknownIdError` naming the basket's unknown items
-            (the first few, and their count) instead of ignoring them.
-
-        Returns
-        -------
-        Recommendations with one row keyed ``0`` (column "basket"); the basket's own items
-        are never recommended.
+    def _basket_scores(self, basket: sp.csr_matrix, item_cols: np.ndarray | None,
+                       metric: str | None = None) -> np.ndarray:
+        """A basket's items ranked by their strongest matching rule, by ``metric``
+        ({"lift", "confidence"}; the model's ``metric`` by default), passed as
+        ``recommend_for_basket(basket, metric=...)``.
 
         Examples
         --------
@@ -974,23 +948,7 @@ class AssociationRules(Recommender):
         ...                       "item": ["milk", "bread", "milk", "bread", "jam"]})
         >>> model = rs.AssociationRules(min_support=2, min_confidence=0.5).fit(
         ...     rs.datasets.baskets(table))
-        >>> model.recommend_for_basket(["bread"], k=1)[0]
+        >>> model.recommend_for_basket(["bread"], k=1, metric="confidence")[0]
         ['milk']
-        >>> model.recommend_for_basket(["bread", "gin"], strict=True)
-        Traceback (most recent call last):
-        ...
-        recsys.errors.UnknownIdError: basket: 1 item(s) unknown to the model (strict=True): 'gin'
         """
-        self._check_fitted()
-        k = check_int("k", k)
-        metric = self.metric if metric is None else metric
-        check_choice("metric", metric, METRICS)
-        found, row = self._basket_row(basket, strict)
-        item_cols = self._allowed_columns(items, exclude)
-        if len(found) == 0:
-            block = self._fallback_scores(1, item_cols)
-        else:
-            block = self._rule_scores(row, item_cols, metric)
-        top, values = top_k_columns(block, k, row, item_cols)
-        return Recommendations([0], top, values, self.items_, "basket")
-
+        return self._rule_scores(basket, item_cols, self.metric if metric is None else metric)

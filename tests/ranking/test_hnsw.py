@@ -9,8 +9,8 @@ import scipy.sparse as sp
 
 import recsys as rs
 from recsys.errors import DataError, NotFittedError
-from recsys.index import ExactIndex, HNSWIndex
-from recsys.index import hnsw as hnsw_module
+from recsys.ranking import ExactIndex, HNSWIndex
+from recsys.ranking import hnsw as hnsw_module
 
 
 def brute_force(vectors, queries, k, exclude=None, allowed=None):
