@@ -267,7 +267,7 @@ def check_failed_fit_leaves_the_model_intact(case: Case) -> None:
         real_fit(self, *args)
         raise RuntimeError("late failure")
 
-    family._fit = failing_fit  # type: ignore[method-assign]
+    family._fit = failing_fit  # type: ignore[method-assign, assignment]
     try:
         with _raises(RuntimeError, "late failure"):
             model.fit(case.fit_input(other))

@@ -177,7 +177,7 @@ class ALS(FactorModel):
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None,
                  show_progress: bool = False) -> None:
         super()._restore(derived, show_progress)
-        self._solver = None
+        self._solver: Any = None
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """User vectors from interaction rows: the exact ALS user step on the fixed items."""

@@ -111,6 +111,12 @@ class Recommender:
     supports_cold_items: ClassVar[bool] = False
     uses_item_features: ClassVar[bool] = False
 
+    # Set by fit (declared, not assigned: ``is_fitted`` looks for them).
+    users_: IdIndex
+    items_: IdIndex
+    user_items_: sp.csr_matrix
+    item_popularity_: np.ndarray
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
@@ -499,7 +505,7 @@ class Recommender:
         index = self._search_index()
         if index is not None:
             vectors = self._query_vectors(source, rows[chunk], seen)
-            return index._search(vectors, k, exclude, item_cols)
+            return index.search_unchecked(vectors, k, exclude, item_cols)
         block = (self._score(rows[chunk], item_cols) if source is Source.KNOWN
                  else self._score_history(seen, item_cols))
         return top_k(as_scores(block), k, exclude, columns=item_cols, overwrite=True)

@@ -107,6 +107,18 @@ class FactorModel(Recommender):
     # Labels of trailing factor columns that are biases (implicit appends them for BPR/LMF).
     bias_columns: ClassVar[tuple[str, ...]] = ()
 
+    # Hyperparameters every factor family takes (set by the subclass's constructor).
+    threads: int
+    seed: int
+    index: str
+    index_params: dict | None
+    weighting: str
+    bm25_k1: float
+    bm25_b: float
+    # Learned state.
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+
     # ------------------------------------------------------------------ fitting
     def _fit(self, interactions: Interactions, dataset: Dataset | None,
              show_progress: bool) -> None:

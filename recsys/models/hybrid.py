@@ -127,7 +127,7 @@ def fusion_values(
     return np.where(candidate, z, floor[:, None])
 
 
-def weighted_sum(values: Sequence[np.ndarray | None], weights: Sequence[float],
+def weighted_sum(values: Sequence[np.ndarray | None], weights: Sequence[float] | np.ndarray,
                  shape: tuple[int, int]) -> np.ndarray:
     """The fused scores: the members' normalised values weighted, skipping members without
     values (None) or weight."""

@@ -64,7 +64,8 @@ class Recommendations:
 
     def __getitem__(self, key: Any) -> list:
         """The recommended item ids for one query key, best first."""
-        matches = np.flatnonzero(pd.Index(self.keys) == key) if len(self.keys) else []
+        matches = (np.flatnonzero(pd.Index(self.keys) == key) if len(self.keys)
+                   else np.zeros(0, np.int64))
         if len(matches) == 0:
             raise UnknownIdError(f"{self.key_name} {key!r} is not in these recommendations", [key])
         row = self.positions[matches[0]]

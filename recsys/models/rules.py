@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Real
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -93,7 +93,7 @@ def exact_fraction(name: str, value: Any, low: Fraction | int = 0,
             raise ConfigError(f"{name} must be a finite number, got {value!r}")
         exact = Fraction(value)
     else:
-        exact = Fraction(value)
+        exact = Fraction(value)  # type: ignore[call-overload]  # a checked Real
     if exact < low or (high is not None and exact > high):
         bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
         raise ConfigError(f"{name} must be in {bounds}, got {value!r}")
@@ -180,7 +180,7 @@ class Candidates(NamedTuple):
 
     antecedents: np.ndarray  # (n, width) int32
     consequents: np.ndarray  # (n, width) int32
-    count: np.ndarray  # baskets holding antecedent and consequent
+    count: np.ndarray  # type: ignore[assignment]  # baskets holding both sides
     antecedent_count: np.ndarray
     consequent_count: np.ndarray
 
@@ -818,7 +818,7 @@ class AssociationRules(Recommender):
         n_baskets = baskets.shape[0]
         min_count = support_count(self.min_support, n_baskets)
         if self.engine == "sparse":
-            candidates = mine_sparse(baskets, item_counts, min_count, max_len, budget)
+            candidates = mine_sparse(baskets, item_counts, min_count, cast(int, max_len), budget)
         else:
             candidates = mine_mlxtend(baskets, item_counts, min_count, max_len, min_confidence,
                                       budget)
@@ -936,7 +936,7 @@ class AssociationRules(Recommender):
         return self._rule_scores(rows, item_cols, self.metric)
 
     def _basket_scores(self, basket: sp.csr_matrix, item_cols: np.ndarray | None,
-                       metric: str | None = None) -> np.ndarray:
+                       metric: str | None = None, **options: Any) -> np.ndarray:
         """A basket's items ranked by their strongest matching rule, by ``metric``
         ({"lift", "confidence"}; the model's ``metric`` by default), passed as
         ``recommend_for_basket(basket, metric=...)``.
@@ -951,4 +951,6 @@ class AssociationRules(Recommender):
         >>> model.recommend_for_basket(["bread"], k=1, metric="confidence")[0]
         ['milk']
         """
+        if options:
+            super()._basket_scores(basket, item_cols, **options)  # raises, naming the option
         return self._rule_scores(basket, item_cols, self.metric if metric is None else metric)

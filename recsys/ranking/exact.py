@@ -68,7 +68,7 @@ class ExactIndex(VectorIndex):
         self._vectors = vectors
         return self
 
-    def _search(
+    def search_unchecked(
         self,
         queries: np.ndarray,
         k: int,
@@ -77,7 +77,7 @@ class ExactIndex(VectorIndex):
     ) -> tuple[np.ndarray, np.ndarray]:
         from recsys.ranking._kernels import select_rows  # numba: compiled on first use
 
-        items = self._vectors if allowed is None else self._vectors[allowed]
+        items = self.vectors if allowed is None else self.vectors[allowed]
         n_queries, n_cols = len(queries), len(items)
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)

@@ -140,9 +140,9 @@ class HNSWIndex(VectorIndex):
         """Use the faiss ``index`` built over ``vectors``; the search caches start empty."""
         self._index = index
         self._vectors = vectors
-        self._search_params = {}
-        self._anchors = None
-        self._exact_index = None
+        self._search_params: dict[int, Any] = {}
+        self._anchors: np.ndarray | None = None
+        self._exact_index: ExactIndex | None = None
         return self
 
     def _checked_params(self) -> tuple[int, int, int]:
@@ -184,10 +184,10 @@ class HNSWIndex(VectorIndex):
     def _exact(self) -> ExactIndex:
         """Exact search over the same vectors, built on first use (it copies them)."""
         if self._exact_index is None:
-            self._exact_index = ExactIndex(self.threads).build(self._vectors)
+            self._exact_index = ExactIndex(self.threads).build(self.vectors)
         return self._exact_index
 
-    def _search(
+    def search_unchecked(
         self,
         queries: np.ndarray,
         k: int,
@@ -198,7 +198,7 @@ class HNSWIndex(VectorIndex):
         n_queries, n_items = len(queries), self.n_items
         n_allowed = n_items if allowed is None else len(allowed)
         if n_allowed < max(EXACT_MIN, n_items * EXACT_SHARE):
-            return self._exact()._search(queries, k, exclude, allowed)
+            return self._exact().search_unchecked(queries, k, exclude, allowed)
         from recsys.ranking._kernels import filter_answers  # numba: compiled on first use
 
         positions = np.full((n_queries, k), PAD, np.int64)
@@ -236,7 +236,7 @@ class HNSWIndex(VectorIndex):
         # The walk can end before k valid items are found: answer those queries exactly.
         fallback = short[still_short]
         if len(fallback):
-            positions[fallback], scores[fallback] = self._exact()._search(
+            positions[fallback], scores[fallback] = self._exact().search_unchecked(
                 queries[fallback], k, None if exclude is None else exclude[fallback], allowed)
         return positions, scores
 
@@ -246,7 +246,7 @@ class HNSWIndex(VectorIndex):
         if len(queries) < ORDER_MIN_QUERIES:
             return None
         if self._anchors is None:
-            sample = self._vectors[::max(1, self.n_items // ORDER_ANCHORS)]
+            sample = self.vectors[::max(1, self.n_items // ORDER_ANCHORS)]
             norms = np.linalg.norm(sample, axis=1, keepdims=True)
             self._anchors = np.ascontiguousarray((sample / np.maximum(norms, 1e-12)).T)
         with blas_threads(self.threads):
@@ -267,7 +267,7 @@ class HNSWIndex(VectorIndex):
 
         params = self._search_params.get(ef) if selector is None else None
         if params is None:
-            params = faiss.SearchParametersHNSW()
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
             params.efSearch = ef
             if selector is None:
                 self._search_params[ef] = params  # read-only during searches: shareable
@@ -297,10 +297,10 @@ def _without(selector: Any, ids: np.ndarray) -> Any:
 
     excluded = _batch_selector(ids)
     out = faiss.IDSelectorNot(excluded)
-    out.parts = (excluded,)
+    out.parts = (excluded,)  # type: ignore[attr-defined]
     if selector is not None:
-        out, inner = faiss.IDSelectorAnd(selector, out), out
-        out.parts = (selector, inner)
+        out, inner = faiss.IDSelectorAnd(selector, out), out  # type: ignore[assignment]
+        out.parts = (selector, inner)  # type: ignore[attr-defined]
     return out
 
 
@@ -319,7 +319,7 @@ def _read_graph(data: np.ndarray, shape: tuple[int, int], M: int) -> Any:
         raise DataError(f"the saved HNSW graph cannot be read: {exc}") from None
     found = (type(index).__name__, index.metric_type, index.ntotal, index.d)
     wanted = ("IndexHNSWFlat", faiss.METRIC_INNER_PRODUCT, *shape)
-    if found != wanted or index.hnsw.nb_neighbors(1) != M:
+    if found != wanted or index.hnsw.nb_neighbors(1) != M:  # type: ignore[attr-defined]
         raise DataError(f"the saved HNSW graph does not fit: expected an inner-product "
                         f"IndexHNSWFlat of degree M={M} over {shape[0]} vectors of dimension "
                         f"{shape[1]}, found {found[0]} over {found[2]} of dimension {found[3]}")

@@ -38,12 +38,18 @@ class Index(Protocol):
     position, never an excluded (CSR, queries x items) or disallowed (positions) item, and
     never fewer than ``k`` when ``k`` valid items exist (-1 / NaN pad). ``state()`` /
     ``restore(vectors, state)`` save and reload a built index as plain arrays.
+    ``search_unchecked`` is ``search`` for callers that pass what the checks produce
+    (C-contiguous float32 queries, a CSR ``exclude`` with sorted indices, sorted unique
+    ``allowed`` positions): models ranking one user per request skip the checks.
     """
 
     def build(self, vectors: Any, show_progress: bool = False) -> Index: ...
 
     def search(self, queries: Any, k: int, exclude: sp.spmatrix | None = None,
                allowed: Any = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def search_unchecked(self, queries: np.ndarray, k: int, exclude: sp.csr_matrix | None,
+                         allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
 
     def state(self) -> dict[str, np.ndarray]: ...
 
@@ -59,6 +65,13 @@ class VectorIndex:
     """
 
     _vectors: np.ndarray | None = None
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The indexed vectors (n_items, d); raises when the index is not built."""
+        self._check_built()
+        assert self._vectors is not None
+        return self._vectors
 
     def build(self, vectors: Any, show_progress: bool = False) -> VectorIndex:
         raise NotImplementedError
@@ -87,9 +100,9 @@ class VectorIndex:
             Sorted by score, ties by position; ``-1`` / NaN pad rows only when fewer than
             ``k`` valid items exist.
         """
-        return self._search(*self._check_search(queries, k, exclude, allowed))
+        return self.search_unchecked(*self._check_search(queries, k, exclude, allowed))
 
-    def _search(self, queries: np.ndarray, k: int, exclude: sp.csr_matrix | None,
+    def search_unchecked(self, queries: np.ndarray, k: int, exclude: sp.csr_matrix | None,
                 allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search` on checked arguments: C-contiguous float32 queries, a CSR
         ``exclude`` with sorted indices, sorted unique ``allowed`` positions."""

@@ -105,7 +105,8 @@ def top_k(
     if n_rows == 0 or n_cols == 0:
         return indices, values
     indptr, excluded = exclusion_arrays(exclude, n_rows)
-    remap = column_map(columns, exclude.shape[1]) if masked else NO_EXCLUSIONS
+    remap = column_map(columns, exclude.shape[1]) if exclude is not None and masked else \
+        NO_EXCLUSIONS
     no_rescoring = np.zeros((0, 1), np.float32)
     select_rows(block, k, indptr, excluded, remap,
                 np.zeros(n_rows), block_size(n_cols, k), no_rescoring, no_rescoring,
