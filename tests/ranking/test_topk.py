@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from recsys.ranking.topk import PAD, top_k
+from recsys.ranking.topk import PAD, top_k, top_k_entries
 
 scores_strategy = hnp.arrays(
     np.float32,
@@ -111,3 +111,9 @@ def test_wide_rows_take_the_block_path_and_match_stable_sort():
         idx, val = top_k(scores.copy(), k, exclude)
         np.testing.assert_array_equal(idx, expected_idx)
         np.testing.assert_array_equal(val, expected_val)
+
+
+def test_top_k_entries_breaks_ties_by_column():
+    matrix = sp.csr_matrix(np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 5.0, 0.0]]))
+    np.testing.assert_array_equal(top_k_entries(matrix, 2).toarray(),
+                                  [[0.0, 3.0, 3.0, 0.0], [0.0, 0.0, 5.0, 0.0]])
