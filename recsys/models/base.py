@@ -36,6 +36,7 @@ Optional
 
 from __future__ import annotations
 
+import abc
 import copy
 import enum
 import inspect
@@ -96,7 +97,7 @@ def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset
     raise DataError(f"fit expects an Interactions or a Dataset, got {type(data).__name__}")
 
 
-class Recommender:
+class Recommender(abc.ABC):
     """Base class of all recommenders. See the module docstring for the hooks a family
     implements.
 
@@ -119,12 +120,17 @@ class Recommender:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        scores = any(getattr(cls, hook) is not getattr(Recommender, hook)
+                     for hook in ("_score", "_score_history"))
+        if not scores:
+            raise TypeError(f"{cls.__name__} must implement _score_history or _score")
         _REGISTRY[cls.__name__] = cls
 
     # ------------------------------------------------------------------ hooks
+    @abc.abstractmethod
     def _fit(self, interactions: Interactions, dataset: Dataset | None,
              show_progress: bool) -> None:
-        raise NotImplementedError(f"{type(self).__name__} does not implement _fit")
+        """Learn from the training data (see the module docstring)."""
 
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         return self._score_history(take_rows(self.user_items_, user_rows), item_cols)
