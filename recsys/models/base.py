@@ -55,7 +55,7 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
 from recsys.models.results import Recommendations
 from recsys.ranking.index import Index
-from recsys.ranking.topk import PAD, take_rows, top_k
+from recsys.ranking.topk import PAD, Allowed, take_rows
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
 # Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
@@ -169,7 +169,9 @@ class Recommender(abc.ABC):
 
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
         """Rebuild state derived from the learned arrays; ``derived`` holds what
-        :meth:`_derived_arrays` returned when the model was saved (None after ``fit``)."""
+        :meth:`_derived_arrays` returned when the model was saved (None after ``fit``).
+        Nothing to rebuild by default."""
+        return None
 
     def _derived_arrays(self) -> dict[str, np.ndarray]:
         return {}
@@ -374,24 +376,24 @@ class Recommender(abc.ABC):
                 keep = ~unknown
                 user_ids, rows, source, history_rows = (
                     user_ids[keep], rows[keep], source[keep], history_rows[keep])
-        item_cols = self._allowed_columns(items, exclude)
-        positions, scores = self._rank(source, rows, history_rows, history_matrix, item_cols,
+        allowed = self._allowed(items, exclude)
+        positions, scores = self._rank(source, rows, history_rows, history_matrix, allowed,
                                        k, exclude_seen)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
 
-    def _allowed_columns(self, items: Iterable | None,
-                         exclude: Iterable | None) -> np.ndarray | None:
+    def _allowed(self, items: Iterable | None, exclude: Iterable | None) -> Allowed:
+        """The allow-list and deny-list as the ranking applies them."""
         if items is None and exclude is None:
-            return None
-        allowed = np.ones(len(self.items_), bool)
+            return Allowed.everything()
+        mask = np.ones(len(self.items_), bool)
         if items is not None:
-            allowed[:] = False
+            mask[:] = False
             found = self.items_.to_index(as_id_array(items), missing="ignore")
-            allowed[found[found >= 0]] = True
+            mask[found[found >= 0]] = True
         if exclude is not None:
             found = self.items_.to_index(as_id_array(exclude), missing="ignore")
-            allowed[found[found >= 0]] = False
-        return np.flatnonzero(allowed)
+            mask[found[found >= 0]] = False
+        return Allowed.of(mask)
 
     def _item_columns(self, ids: Any, where: str, strict: bool,
                       stacklevel: int = 2) -> np.ndarray:
@@ -465,20 +467,20 @@ class Recommender(abc.ABC):
         rows: np.ndarray,
         history_rows: np.ndarray,
         history: sp.csr_matrix | None,
-        item_cols: np.ndarray | None,
+        allowed: Allowed,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Positions and scores of the top k, queries ranked in batches of one source."""
         n_queries = len(rows)
-        n_cols = len(self.items_) if item_cols is None else len(item_cols)
+        n_cols = len(self.items_) if allowed.columns is None else len(allowed.columns)
         index = self._search_index()
         batch = INDEX_BATCH if index is not None else max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
         present = np.flatnonzero(np.bincount(source, minlength=len(Source)))
         if len(present) == 1 and n_queries <= batch:  # one request: no gathering, no copies
             everyone = np.arange(n_queries)
             return self._rank_batch(Source(int(present[0])), everyone, rows, history_rows,
-                                    history, item_cols, k, exclude_seen)
+                                    history, allowed, k, exclude_seen)
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
         for code in present.tolist():
@@ -486,7 +488,7 @@ class Recommender(abc.ABC):
             for start in range(0, len(members), batch):
                 chunk = members[start:start + batch]
                 positions[chunk], scores[chunk] = self._rank_batch(
-                    Source(code), chunk, rows, history_rows, history, item_cols, k,
+                    Source(code), chunk, rows, history_rows, history, allowed, k,
                     exclude_seen)
         return positions, scores
 
@@ -497,7 +499,7 @@ class Recommender(abc.ABC):
         rows: np.ndarray,
         history_rows: np.ndarray,
         history: sp.csr_matrix | None,
-        item_cols: np.ndarray | None,
+        allowed: Allowed,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -505,16 +507,16 @@ class Recommender(abc.ABC):
         through the family's index when it has one, else its dense scores."""
         seen = self._seen_rows(source, rows[chunk], history_rows[chunk], history)
         exclude = seen if exclude_seen else None
+        cols = allowed.columns
         if source is Source.FALLBACK:
-            return top_k(self._fallback_scores(len(chunk), item_cols), k, exclude,
-                         columns=item_cols)
+            return allowed.top_k(self._fallback_scores(len(chunk), cols), k, exclude)
         index = self._search_index()
         if index is not None:
             vectors = self._query_vectors(source, rows[chunk], seen)
-            return index.search_unchecked(vectors, k, exclude, item_cols)
-        block = (self._score(rows[chunk], item_cols) if source is Source.KNOWN
-                 else self._score_history(seen, item_cols))
-        return top_k(as_scores(block), k, exclude, columns=item_cols, overwrite=True)
+            return index.search_unchecked(vectors, k, exclude, allowed.positions())
+        block = (self._score(rows[chunk], cols) if source is Source.KNOWN
+                 else self._score_history(seen, cols))
+        return allowed.top_k(as_scores(block), k, exclude, overwrite=True)
 
     def _seen_rows(self, source: Source, rows: np.ndarray, history_rows: np.ndarray,
                    history: sp.csr_matrix | None) -> sp.csr_matrix:
@@ -562,11 +564,11 @@ class Recommender(abc.ABC):
         rows = self.items_.to_index(item_ids, missing=on_unknown if on_unknown == "raise"
                                     else "ignore", what="item")
         item_ids, rows = item_ids[rows >= 0], rows[rows >= 0]
-        item_cols = self._allowed_columns(candidates, exclude)
+        allowed = self._allowed(candidates, exclude)
         itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
                                shape=(len(rows), len(self.items_)))
-        top, values = top_k(as_scores(self._similar_items(rows, item_cols)), k, itself,
-                            columns=item_cols, overwrite=True)
+        top, values = allowed.top_k(as_scores(self._similar_items(rows, allowed.columns)), k,
+                                    itself, overwrite=True)
         return Recommendations(item_ids, top, values, self.items_, "item")
 
     def recommend_for_basket(
@@ -617,10 +619,10 @@ class Recommender(abc.ABC):
         self._check_fitted()
         k = check_int("k", k)
         found, row = self._basket_row(basket, strict)
-        item_cols = self._allowed_columns(items, exclude)
+        allowed = self._allowed(items, exclude)
         if len(found) == 0:
-            block = self._fallback_scores(1, item_cols)
+            block = self._fallback_scores(1, allowed.columns)
         else:
-            block = self._basket_scores(row, item_cols, **options)
-        top, values = top_k(as_scores(block), k, row, columns=item_cols)
+            block = self._basket_scores(row, allowed.columns, **options)
+        top, values = allowed.top_k(as_scores(block), k, row)
         return Recommendations([0], top, values, self.items_, "basket")

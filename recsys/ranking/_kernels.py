@@ -118,6 +118,7 @@ def select_rows(
     exclude_indptr: np.ndarray,
     exclude_indices: np.ndarray,
     column_of: np.ndarray,
+    allowed: np.ndarray,
     margin: np.ndarray,
     size: int,
     queries: np.ndarray,
@@ -131,7 +132,9 @@ def select_rows(
     ``block`` is overwritten: row i's excluded items ``exclude_indices[exclude_indptr[i]:
     exclude_indptr[i + 1]]`` become -inf. Excluded items are item positions; ``column_of``
     maps them to columns of ``block`` (-1: not a column) when the columns are a subset of the
-    items, and is empty when columns are items.
+    items, and is empty when columns are items. ``allowed`` (boolean over the columns; empty:
+    all) marks the columns that may be returned: an allow-list applied to a full score block,
+    at the cost of one pass, where gathering the allowed columns would copy them.
 
     With ``vectors`` non-empty, scores are rescored exactly: the column j of row i scores
     ``queries[i] . vectors[j]`` summed in float64, and every column within ``margin[i]`` of
@@ -149,8 +152,13 @@ def select_rows(
     heap = np.empty(max(k, 1), dtype=block.dtype)
     rescore = vectors.shape[0] > 0
     remap = column_of.shape[0] > 0
+    masked = allowed.shape[0] > 0
     for i in range(n_rows):
         row = block[i]
+        if masked:
+            for j in range(n_cols):
+                if not allowed[j]:
+                    row[j] = -np.inf
         for p in range(exclude_indptr[i], exclude_indptr[i + 1]):
             column = column_of[exclude_indices[p]] if remap else exclude_indices[p]
             if column >= 0:

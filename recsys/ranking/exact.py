@@ -11,7 +11,15 @@ import scipy.sparse as sp
 from recsys._checks import check_int
 from recsys.ranking.index import VectorIndex, as_vectors
 from recsys.ranking.threads import blas_threads
-from recsys.ranking.topk import PAD, block_size, column_map, exclusion_arrays
+from recsys.ranking.topk import (
+    ALL_ALLOWED,
+    GATHER_SHARE,
+    NO_EXCLUSIONS,
+    PAD,
+    block_size,
+    column_map,
+    exclusion_arrays,
+)
 
 # Score blocks are cut to about this many cells (64 MiB of float32) ...
 BLOCK_CELLS = 1 << 24
@@ -64,6 +72,7 @@ class ExactIndex(VectorIndex):
         check_int("threads", self.threads, minimum=0)
         vectors = as_vectors(vectors, "vectors")
         self._norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+        self._top_norm = float(self._norms.max(initial=0.0))
         self._transposed = np.ascontiguousarray(vectors.T)
         self._vectors = vectors
         return self
@@ -77,18 +86,27 @@ class ExactIndex(VectorIndex):
     ) -> tuple[np.ndarray, np.ndarray]:
         from recsys.ranking._kernels import select_rows  # numba: compiled on first use
 
-        items = self.vectors if allowed is None else self.vectors[allowed]
+        # A short allow-list is gathered (only its items scored); a long one is a mask in the
+        # selection, which costs a pass instead of copying most of the vectors per request.
+        gather = allowed is not None and len(allowed) <= GATHER_SHARE * self.n_items
+        mask = ALL_ALLOWED
+        if allowed is not None and not gather:
+            mask = np.zeros(self.n_items, bool)
+            mask[allowed] = True
+        items = self.vectors[allowed] if gather else self.vectors
         n_queries, n_cols = len(queries), len(items)
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
         if n_queries == 0 or n_cols == 0:
             return positions, scores
-        norms, transposed = self._norms, self._transposed
-        if allowed is not None:
-            norms, transposed = norms[allowed], np.ascontiguousarray(transposed[:, allowed])
-        bound = 2.0 * (items.shape[1] + 2) * F32_UNIT * 1.01 * float(norms.max(initial=0.0))
+        # Under a mask, the largest norm of all items bounds the allowed ones too.
+        top_norm, transposed = self._top_norm, self._transposed
+        if gather:
+            top_norm = float(self._norms[allowed].max(initial=0.0))
+            transposed = np.ascontiguousarray(transposed[:, allowed])
+        bound = 2.0 * (items.shape[1] + 2) * F32_UNIT * 1.01 * top_norm
         indptr, indices = exclusion_arrays(exclude, n_queries)
-        remap = column_map(allowed, self.n_items)
+        remap = column_map(allowed, self.n_items) if gather else NO_EXCLUSIONS
         size = block_size(n_cols, k)
         batch = max(MIN_BLOCK_QUERIES, BLOCK_CELLS // n_cols)
         for start in range(0, n_queries, batch):
@@ -97,8 +115,8 @@ class ExactIndex(VectorIndex):
             with blas_threads(self.threads):
                 block = query @ transposed
             margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
-            select_rows(block, k, indptr[start:stop + 1], indices, remap, margin, size, query,
-                        items, positions[start:stop], scores[start:stop])
-        if allowed is not None:
+            select_rows(block, k, indptr[start:stop + 1], indices, remap, mask, margin, size,
+                        query, items, positions[start:stop], scores[start:stop])
+        if gather:
             positions = np.where(positions == PAD, PAD, allowed[np.maximum(positions, 0)])
         return positions, scores

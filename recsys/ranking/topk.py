@@ -9,6 +9,7 @@ Models hand this layer dense scores (:func:`top_k`) or query vectors (an
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,6 +18,47 @@ from recsys.ranking._scipy_compat import csr_view
 
 PAD = -1
 NO_EXCLUSIONS = np.zeros(0, np.int64)
+ALL_ALLOWED = np.zeros(0, bool)
+# An allow-list holding more than this share of the items is applied as a mask over scores of
+# every item; a smaller one is gathered (only its columns scored).
+GATHER_SHARE = 1 / 8
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """An allow-list over the items, as the ranking applies it: a short one as the columns to
+    score (only those are computed), a long one as a mask over scores of every item (applied
+    in the selection, where gathering would copy most of the catalog per request).
+
+    Examples
+    --------
+    >>> mask = np.array([True, False, True, True])
+    >>> Allowed.of(mask).top_k(np.array([[0.1, 0.9, 0.5, 0.2]]), k=2)[0].tolist()
+    [[2, 3]]
+    """
+
+    columns: np.ndarray | None = None  # sorted item positions to score; None: every item
+    mask: np.ndarray | None = None  # boolean over the items, with ``columns`` None
+
+    @classmethod
+    def everything(cls) -> Allowed:
+        return cls()
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> Allowed:
+        if np.count_nonzero(mask) <= GATHER_SHARE * len(mask):
+            return cls(columns=np.flatnonzero(mask))
+        return cls(mask=mask)
+
+    def positions(self) -> np.ndarray | None:
+        """The allowed item positions, sorted (None: every item), for an index search."""
+        return np.flatnonzero(self.mask) if self.mask is not None else self.columns
+
+    def top_k(self, scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None,
+              overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`top_k` of scores computed over :attr:`columns` (every item if None)."""
+        return top_k(scores, k, exclude, columns=self.columns, allowed=self.mask,
+                     overwrite=overwrite)
 
 
 def block_size(n_cols: int, k: int) -> int:
@@ -51,6 +93,7 @@ def top_k(
     exclude: sp.csr_matrix | None = None,
     *,
     columns: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
     overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` columns of each row of ``scores``, sorted by score, ties by column.
@@ -67,6 +110,8 @@ def top_k(
     columns : numpy.ndarray of int, optional
         Sorted item positions the columns of ``scores`` stand for (an allow-list); results
         are then item positions. None: column j is item j.
+    allowed : numpy.ndarray of bool, shape (n_cols,), optional
+        The columns that may be returned (an allow-list over a full score block).
     overwrite : bool
         Allow ``scores`` to be modified (excluded entries set to -inf), saving a copy.
 
@@ -94,7 +139,8 @@ def top_k(
     from recsys.ranking._kernels import select_rows  # numba: compiled on first use
 
     n_rows, n_cols = scores.shape
-    masked = exclude is not None and exclude.nnz > 0  # the kernel writes -inf into the rows
+    # The kernel writes -inf into the rows of excluded and disallowed entries.
+    masked = (exclude is not None and exclude.nnz > 0) or allowed is not None
     dtype = np.float64 if scores.dtype == np.float64 else np.float32
     block = np.array(scores, dtype=dtype, order="C", copy=True if masked and not overwrite
                      else None)
@@ -108,7 +154,7 @@ def top_k(
     remap = column_map(columns, exclude.shape[1]) if exclude is not None and masked else \
         NO_EXCLUSIONS
     no_rescoring = np.zeros((0, 1), np.float32)
-    select_rows(block, k, indptr, excluded, remap,
+    select_rows(block, k, indptr, excluded, remap, ALL_ALLOWED if allowed is None else allowed,
                 np.zeros(n_rows), block_size(n_cols, k), no_rescoring, no_rescoring,
                 indices, values)
     if columns is not None:

@@ -117,3 +117,22 @@ def test_top_k_entries_breaks_ties_by_column():
     matrix = sp.csr_matrix(np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 5.0, 0.0]]))
     np.testing.assert_array_equal(top_k_entries(matrix, 2).toarray(),
                                   [[0.0, 3.0, 3.0, 0.0], [0.0, 0.0, 5.0, 0.0]])
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(scores=scores_strategy, k=st.integers(1, 15), data=st.data())
+def test_allow_lists_gathered_or_masked_match_stable_sort(scores, k, data):
+    from recsys.ranking.topk import Allowed
+
+    mask = data.draw(hnp.arrays(bool, scores.shape[1]))
+    exclude_mask = data.draw(hnp.arrays(bool, scores.shape))
+    exclude = sp.csr_matrix(exclude_mask.astype(np.float32))
+    allowed = Allowed.of(mask)
+    assert (allowed.columns is None) == (mask.sum() > len(mask) / 8)
+    block = scores if allowed.columns is None else scores[:, allowed.columns]
+    idx, val = allowed.top_k(block.copy(), k, exclude)
+    hidden = scores.copy()
+    hidden[:, ~mask] = -np.inf
+    expected_idx, expected_val = reference(hidden, k, exclude)
+    np.testing.assert_array_equal(idx, expected_idx)
+    np.testing.assert_array_equal(val, expected_val)
