@@ -117,6 +117,6 @@ class ExactIndex(VectorIndex):
             margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
             select_rows(block, k, indptr[start:stop + 1], indices, remap, mask, margin, size,
                         query, items, positions[start:stop], scores[start:stop])
-        if gather:
+        if gather and allowed is not None:
             positions = np.where(positions == PAD, PAD, allowed[np.maximum(positions, 0)])
         return positions, scores
