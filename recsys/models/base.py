@@ -49,6 +49,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int
+from recsys.data.attributes import ItemSets, align_attributes, compile_filter
 from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
@@ -250,6 +251,7 @@ class Recommender(abc.ABC):
             fresh.item_popularity_ = np.bincount(
                 interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
             fresh._fit(interactions, dataset, show_progress)
+            self._carry_item_rules(fresh)
         except BaseException:
             # Members (a Hybrid's) are fitted in place: put back the ones already refitted.
             for member, state in zip(members, saved, strict=True):
@@ -267,6 +269,69 @@ class Recommender(abc.ABC):
         for member in members().values():
             out += [member, *member._submodels()]
         return out
+
+    def _carry_item_rules(self, fresh: Recommender) -> None:
+        """Item attributes and named sets outlive a refit: realigned to the new items."""
+        table = self.__dict__.get("_item_table")
+        sets = self.__dict__.get("_item_sets")
+        if table is not None:
+            fresh.set_item_attributes(table)
+        for name, ids in ({} if sets is None else sets).items():
+            fresh.item_sets[name] = ids
+
+    # ------------------------------------------------------------------ item rules
+    def set_item_attributes(self, frame: pd.DataFrame) -> Recommender:
+        """Attach item attributes for ``where=`` filters; no refit needed.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Indexed by item id, one column per attribute (category, brand, price,
+            in_stock, valid_until, ...). Replaces any table attached before. Items of the
+            model missing from it hold missing values (they satisfy no condition); rows of
+            ids the model does not know are ignored. Kept across refits.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import pandas as pd, recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "c"])
+        >>> model = rs.Popularity().fit(inter)
+        >>> attributes = pd.DataFrame({"in_stock": [True, False, True]}, index=["a", "b", "c"])
+        >>> model.set_item_attributes(attributes).recommend(
+        ...     ["u2"], k=3, where={"in_stock": True})["u2"]
+        ['a']
+        """
+        self._check_fitted()
+        self._item_attributes = align_attributes(frame, self.items_.ids)
+        self._item_table = frame.copy()
+        return self
+
+    @property
+    def item_attributes(self) -> pd.DataFrame:
+        """The item attributes aligned to the model's items (no columns when none were
+        attached); see :meth:`set_item_attributes`."""
+        self._check_fitted()
+        attributes = self.__dict__.get("_item_attributes")
+        return pd.DataFrame(index=self.items_.ids) if attributes is None else attributes
+
+    @property
+    def item_sets(self) -> ItemSets:
+        """Named item sets usable as ``where={"set": name}``:
+        ``model.item_sets["in_stock"] = ids``. Kept across refits."""
+        self._check_fitted()
+        if "_item_sets" not in self.__dict__:
+            self._item_sets = ItemSets(self._item_mask)
+        return self._item_sets
+
+    def _item_mask(self, ids: np.ndarray) -> np.ndarray:
+        found = self.items_.to_index(as_id_array(ids), missing="ignore")
+        mask = np.zeros(len(self.items_), bool)
+        mask[found[found >= 0]] = True
+        return mask
 
     @property
     def is_fitted(self) -> bool:
@@ -297,6 +362,7 @@ class Recommender(abc.ABC):
         history: Mapping | pd.DataFrame | None = None,
         on_unknown: str = "raise",
         strict: bool = False,
+        where: Mapping | None = None,
     ) -> Recommendations:
         """Top-k items for each user.
 
@@ -326,6 +392,11 @@ class Recommender(abc.ABC):
         strict : bool
             Raise instead of warning when ``history`` holds items unknown to the model. The
             allow/deny lists are filters, not evidence, and never raise for unknown items.
+        where : mapping, optional
+            A filter over the item attributes (:meth:`set_item_attributes`) and named item
+            sets (:attr:`item_sets`), e.g. ``{"in_stock": True, "price": {"lt": 500}}``; see
+            :mod:`recsys.data.attributes` for the language. Combined with ``items`` and
+            ``exclude``; applied inside the ranking like an allow-list.
 
         Returns
         -------
@@ -376,20 +447,23 @@ class Recommender(abc.ABC):
                 keep = ~unknown
                 user_ids, rows, source, history_rows = (
                     user_ids[keep], rows[keep], source[keep], history_rows[keep])
-        allowed = self._allowed(items, exclude)
+        allowed = self._allowed(items, exclude, where)
         positions, scores = self._rank(source, rows, history_rows, history_matrix, allowed,
                                        k, exclude_seen)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
 
-    def _allowed(self, items: Iterable | None, exclude: Iterable | None) -> Allowed:
-        """The allow-list and deny-list as the ranking applies them."""
-        if items is None and exclude is None:
+    def _allowed(self, items: Iterable | None, exclude: Iterable | None,
+                 where: Mapping | None = None) -> Allowed:
+        """The allow-list, deny-list and filter as the ranking applies them."""
+        if items is None and exclude is None and where is None:
             return Allowed.everything()
-        mask = np.ones(len(self.items_), bool)
+        mask = (np.ones(len(self.items_), bool) if where is None else
+                compile_filter(where, self.item_attributes, self.item_sets.masks()))
         if items is not None:
-            mask[:] = False
+            listed = np.zeros(len(self.items_), bool)
             found = self.items_.to_index(as_id_array(items), missing="ignore")
-            mask[found[found >= 0]] = True
+            listed[found[found >= 0]] = True
+            mask &= listed
         if exclude is not None:
             found = self.items_.to_index(as_id_array(exclude), missing="ignore")
             mask[found[found >= 0]] = False
@@ -539,6 +613,7 @@ class Recommender(abc.ABC):
         candidates: Iterable | None = None,
         exclude: Iterable | None = None,
         on_unknown: str = "raise",
+        where: Mapping | None = None,
     ) -> Recommendations:
         """The k items most similar to each given item (the item itself excluded).
 
@@ -552,6 +627,8 @@ class Recommender(abc.ABC):
             Deny-list.
         on_unknown : {"raise", "skip"}
             What to do with item ids the model does not know.
+        where : mapping, optional
+            A filter over item attributes and sets, as in :meth:`recommend`.
 
         Returns
         -------
@@ -564,7 +641,7 @@ class Recommender(abc.ABC):
         rows = self.items_.to_index(item_ids, missing=on_unknown if on_unknown == "raise"
                                     else "ignore", what="item")
         item_ids, rows = item_ids[rows >= 0], rows[rows >= 0]
-        allowed = self._allowed(candidates, exclude)
+        allowed = self._allowed(candidates, exclude, where)
         itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
                                shape=(len(rows), len(self.items_)))
         top, values = allowed.top_k(as_scores(self._similar_items(rows, allowed.columns)), k,
@@ -578,6 +655,7 @@ class Recommender(abc.ABC):
         items: Iterable | None = None,
         exclude: Iterable | None = None,
         strict: bool = False,
+        where: Mapping | None = None,
         **options: Any,
     ) -> Recommendations:
         """Items to add to a basket, cart or session (the basket's own items excluded).
@@ -597,6 +675,8 @@ class Recommender(abc.ABC):
         strict : bool
             Raise :class:`~recsys.errors.UnknownIdError` naming the basket's unknown items
             (the first few, and their count) instead of ignoring them.
+        where : mapping, optional
+            A filter over item attributes and sets, as in :meth:`recommend`.
         **options
             Family-specific scoring options (``metric=`` for :class:`AssociationRules`).
 
@@ -619,7 +699,7 @@ class Recommender(abc.ABC):
         self._check_fitted()
         k = check_int("k", k)
         found, row = self._basket_row(basket, strict)
-        allowed = self._allowed(items, exclude)
+        allowed = self._allowed(items, exclude, where)
         if len(found) == 0:
             block = self._fallback_scores(1, allowed.columns)
         else:
