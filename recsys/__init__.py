@@ -10,8 +10,16 @@
 """
 
 from recsys import datasets, split
+from recsys._version import __version__
 from recsys.data import Dataset, Features, IdIndex, Interactions
-from recsys.evaluation import EvaluationResult, compare, cross_validate, evaluate, tune
+from recsys.evaluation import (
+    EvaluationResult,
+    compare,
+    cross_validate,
+    evaluate,
+    fit_weights,
+    tune,
+)
 from recsys.models import (
     ALS,
     BPR,
@@ -29,11 +37,10 @@ from recsys.models import (
 )
 from recsys.serving import load, save
 
-__version__ = "0.1.0"
-
 __all__ = [
     "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "__version__",
-    "compare", "cross_validate", "datasets", "evaluate", "load", "save", "split", "tune",
+    "compare", "cross_validate", "datasets", "evaluate", "fit_weights", "load", "save", "split",
+    "tune",
 ]

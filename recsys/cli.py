@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from recsys import datasets, split
+import recsys.datasets as datasets
+import recsys.split as split
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.summary import describe, item_counts

@@ -59,8 +59,8 @@ def top_k(
     Examples
     --------
     >>> idx, val = top_k(np.array([[0.1, 0.9, 0.5, 0.9]]), k=3)
-    >>> idx.tolist(), val.tolist()
-    ([[1, 3, 2]], [[0.8999999761581543, 0.8999999761581543, 0.5]])
+    >>> idx.tolist(), val.astype(float).round(4).tolist()
+    ([[1, 3, 2]], [[0.9, 0.9, 0.5]])
     """
     n_rows, n_cols = scores.shape
     if exclude is not None:
