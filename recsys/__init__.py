@@ -37,6 +37,20 @@ from recsys.models import (
 )
 from recsys.serving import load, save
 
+
+def __getattr__(name: str):
+    # rs.plot imports matplotlib on first use: a service never pays for it (and may not
+    # have it: plotting is the "report" extra).
+    if name == "plot":
+        try:
+            from recsys.evaluation import plots
+        except ModuleNotFoundError as exc:
+            raise ImportError(f"rs.plot needs matplotlib ({exc}): "
+                              'pip install "recsys-lab[report]"') from None
+        return plots
+    raise AttributeError(f"module 'recsys' has no attribute {name!r}")
+
+
 __all__ = [
     "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 import recsys.datasets as datasets
 import recsys.split as split
+from recsys._progress import progress
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.summary import describe, item_counts
@@ -64,7 +64,7 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
 
     _section(f"Models (full ranking, train items excluded, k={k})")
     rows, fitted = {}, {}
-    for name, factory in tqdm(available.items(), desc="models", unit="model"):
+    for name, factory in progress(available.items(), desc="models", unit="model"):
         started = time.perf_counter()
         model = factory().fit(train_data)
         fit_seconds = time.perf_counter() - started

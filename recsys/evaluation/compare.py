@@ -7,16 +7,30 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm.auto import tqdm
 
 from recsys._checks import check_int, check_real
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
+from recsys.evaluation._html import comparison_html
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
 from recsys.models.base import Recommender
 
 COLUMNS = ["model", "metric", "mean", "ci_low", "ci_high", "diff", "effect_size",
            "p_ttest", "p_wilcoxon", "p_holm", "significant", "users"]
+
+
+class ComparisonTable(pd.DataFrame):
+    """The tidy table :func:`compare` returns: a DataFrame that a notebook shows as a compact
+    models x metrics table (``mean [CI]``, the best in bold, * significant). Anything
+    computed from it (a selection, a pivot) is a plain DataFrame."""
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        return comparison_html(self)
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, level: float = 0.95,
@@ -134,10 +148,11 @@ def compare(
 
     Returns
     -------
-    pandas.DataFrame
-        Tidy: one row per (model, metric) with columns ``model, metric, mean, ci_low,
-        ci_high, diff, effect_size, p_ttest, p_wilcoxon, p_holm, significant, users``. Pretty
-        print with :func:`format_comparison`.
+    ComparisonTable
+        A pandas DataFrame, tidy: one row per (model, metric) with columns ``model, metric,
+        mean, ci_low, ci_high, diff, effect_size, p_ttest, p_wilcoxon, p_holm, significant,
+        users``. A notebook shows it as a compact models x metrics table; pretty print with
+        :func:`format_comparison`.
 
     Examples
     --------
@@ -159,7 +174,7 @@ def compare(
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
     check_real("alpha", alpha, strict=True)
     per_user = {}
-    for name in tqdm(names, desc="compare", unit="model", disable=not show_progress):
+    for name in progress(names, desc="compare", unit="model", disable=not show_progress):
         model = models[name]
         if not model.is_fitted:
             model.fit(train)
@@ -188,7 +203,7 @@ def compare(
                 "significant": bool(p_holm < alpha) if name != baseline else False,
                 "users": len(users),
             })
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = ComparisonTable(rows, columns=COLUMNS)
     table.attrs["baseline"] = baseline
     return table
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 import recsys.split as split
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
 from recsys.models.base import Recommender
@@ -68,7 +68,7 @@ def cross_validate(
     """
     rows = []
     pairs = split.kfold(interactions, n_folds=folds, seed=seed)
-    for train, test in tqdm(pairs, total=folds, desc=f"cv {type(model).__name__}",
+    for train, test in progress(pairs, total=folds, desc=f"cv {type(model).__name__}",
                             unit="fold", disable=not show_progress):
         fitted = model.clone().fit(train)
         rows.append(evaluate(fitted, test, k=k, metrics=metrics).summary)

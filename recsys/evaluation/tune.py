@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from recsys._checks import check_choice, check_int
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
@@ -101,7 +101,7 @@ def tune(
     column = f"{metric}@{k}"
     rows: list[dict[str, Any]] = []
     best_score, best_params = -np.inf, None
-    bar = tqdm(candidates, desc="tune", unit="trial", disable=not show_progress)
+    bar = progress(candidates, desc="tune", unit="trial", disable=not show_progress)
     for params in bar:
         started = time.perf_counter()
         try:

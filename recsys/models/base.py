@@ -59,7 +59,8 @@ class Recommendations:
     item_index : IdIndex
         Maps positions to external item ids.
     key_name : str
-        Name of the query column in :meth:`to_pandas` ("user", "item" or "basket").
+        Name of the query column in :meth:`to_pandas`: "user", "query_item" (similar items:
+        distinct from the result column "item") or "basket".
 
     Examples
     --------
@@ -125,6 +126,11 @@ class Recommendations:
 
     def __repr__(self) -> str:
         return f"Recommendations({len(self)} {self.key_name}s x k={self.k})"
+
+    def _repr_html_(self) -> str:
+        from recsys._display import recommendations_html  # notebook display only
+
+        return recommendations_html(self)
 
 
 def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset | None]:
@@ -536,7 +542,8 @@ class Recommender:
 
         Returns
         -------
-        Recommendations keyed by item.
+        Recommendations keyed by item; :meth:`Recommendations.to_pandas` names the query
+        column "query_item" (and the similar items "item").
         """
         self._check_fitted()
         k = check_int("k", k)
@@ -549,7 +556,7 @@ class Recommender:
         itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
                                shape=(len(rows), len(self.items_)))
         top, values = top_k_columns(self._similar_items(rows, item_cols), k, itself, item_cols)
-        return Recommendations(item_ids, top, values, self.items_, "item")
+        return Recommendations(item_ids, top, values, self.items_, "query_item")
 
     def recommend_for_basket(
         self,

@@ -64,6 +64,7 @@ def _write_json(result: ExperimentResult, path: Path) -> Path:
         "baseline": result.baseline,
         "models": models,
         "results": result.table.to_dict(orient="records"),
+        "best_vs_others": result.pairwise.to_dict(orient="records"),
         "curves": result.curves.to_dict(orient="records"),
         "files": {role: p.name for role, p in result.files.items()},
         "runtime_seconds": result.seconds,

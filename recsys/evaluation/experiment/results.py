@@ -53,6 +53,9 @@ class ExperimentResult:
         failed model has a single row with its error.
     curves : pandas.DataFrame
         ``model, metric, k, mean`` for every accuracy metric and k.
+    pairwise : pandas.DataFrame
+        Per metric, the best model against each other one (paired tests, Holm-corrected
+        over the others): see :func:`recsys.evaluation.experiment.stats.best_vs_others`.
     """
 
     config: ExperimentConfig
@@ -65,6 +68,7 @@ class ExperimentResult:
     baseline: str | None
     item_counts: np.ndarray
     interactions: Interactions
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
     seconds: float = 0.0
     files: dict[str, Path] = field(default_factory=dict)
 

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 import recsys.datasets as datasets
 import recsys.split as split
+from recsys._progress import progress
 from recsys.data.dataset import Dataset
 from recsys.data.features import Features
 from recsys.data.interactions import Interactions
@@ -115,7 +115,7 @@ def _run_model(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, fold
     n_items = dataset.interactions.n_items
     exposure = np.zeros(n_items)
     per_user, summaries, trials = [], [], []
-    bar = tqdm(folds, desc=f"  {spec.name}", unit="fold", leave=False,
+    bar = progress(folds, desc=f"  {spec.name}", unit="fold", leave=False,
                disable=not show_progress)
     for fold, (train, test) in enumerate(bar, start=1):
         params = dict(spec.params)
@@ -200,7 +200,7 @@ def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | N
                   "train_interactions": int(train.nnz), "test_interactions": int(test.nnz),
                   "test_users": int((np.diff(test.matrix.indptr) > 0).sum())}
     runs = []
-    for spec in tqdm(config.models, desc="models", unit="model", disable=not show_progress):
+    for spec in progress(config.models, desc="models", unit="model", disable=not show_progress):
         try:
             run = _run_model(spec, config, dataset, folds, show_progress)
         except Exception as exc:  # noqa: BLE001 - one failing model must not stop the others
@@ -208,9 +208,10 @@ def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | N
                            error=f"{type(exc).__name__}: {exc}")
             logger.warning("model %s failed: %s", spec.name, run.error)
         runs.append(run)
-    table, baseline = _compare(runs, config.baseline, config)
+    table, baseline, pairwise = _compare(runs, config.baseline, config)
     result = ExperimentResult(
         config=config, output=out_dir, runs=runs, table=table, curves=_curves(runs, config),
+        pairwise=pairwise,
         data=data, split=split_info, baseline=baseline,
         item_counts=item_counts(dataset.interactions), interactions=dataset.interactions)
     result.seconds = time.perf_counter() - started

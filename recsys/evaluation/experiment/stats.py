@@ -9,6 +9,8 @@ from recsys.evaluation.compare import bootstrap_ci, holm, paired_tests
 from recsys.evaluation.experiment.config import ExperimentConfig
 from recsys.evaluation.experiment.results import GLOBAL_BEYOND, ModelRun
 
+ALPHA = 0.05  # level of every "significant" column (Holm-adjusted paired t-test p)
+
 
 def _bootstrap_cis(values: dict[str, np.ndarray], n_resamples: int, seed: int) -> dict:
     """95% percentile bootstrap CIs of the column means of every (users x models) array.
@@ -46,11 +48,13 @@ def _bootstrap_cis(values: dict[str, np.ndarray], n_resamples: int, seed: int) -
 
 
 def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfig) -> tuple[
-        pd.DataFrame, str | None]:
+        pd.DataFrame, str | None, pd.DataFrame]:
     """Tidy table with CIs and paired tests on the users every successful model was scored
-    on (the statistics of :func:`recsys.compare`, applied to the runs' per-user values)."""
+    on (the statistics of :func:`recsys.compare`, applied to the runs' per-user values), the
+    baseline's name, and the best-against-the-others tests of :func:`best_vs_others`."""
     ok = [run for run in runs if run.ok]
     rows: list[dict] = []
+    pairwise = []
     if ok:
         names = [run.name for run in ok]
         if baseline not in names:
@@ -67,6 +71,9 @@ def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfi
             values = table[column]
             values = values[~np.isnan(values).any(axis=1)]  # e.g. diversity of 1-item lists
             ci = cis[column]
+            pairs = best_vs_others(values, names, column, ALPHA)
+            if len(pairs):
+                pairwise.append(pairs)
             tested = [i for i in range(len(ok)) if i != b and len(values) > 1]
             tests = {i: paired_tests(values[:, i] - values[:, b]) for i in tested}
             adjusted = dict(zip(tested, holm([tests[i][0] for i in tested]), strict=True))
@@ -78,7 +85,7 @@ def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfi
                     "ci_low": ci[0, i], "ci_high": ci[1, i],
                     "diff": values[:, i].mean() - values[:, b].mean(),
                     "effect_size": effect, "p_ttest": p_t, "p_wilcoxon": p_w,
-                    "p_holm": p_holm, "significant": bool(p_holm < 0.05),
+                    "p_holm": p_holm, "significant": bool(p_holm < ALPHA),
                     "users": len(values), "fold_std": _fold_std(run, column),
                     "status": "ok", "error": ""})
         for run in ok:  # catalog-level values: one number per model, no CI
@@ -99,7 +106,64 @@ def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfi
     order = {run.name: i for i, run in enumerate(runs)}
     frame = frame.sort_values("model", key=lambda s: s.map(order), kind="stable")
     frame.attrs["baseline"] = baseline if ok else None
-    return frame.reset_index(drop=True), baseline if ok else None
+    best = pd.concat(pairwise, ignore_index=True) if pairwise else \
+        pd.DataFrame(columns=PAIRWISE_COLUMNS)
+    return frame.reset_index(drop=True), baseline if ok else None, best
+
+
+PAIRWISE_COLUMNS = ["metric", "best", "model", "best_mean", "mean", "diff", "effect_size",
+                    "p_ttest", "p_wilcoxon", "p_holm", "significant"]
+# Per-user columns where a larger mean is not better: no best model is named.
+NO_BEST = ("arp",)
+
+
+def best_vs_others(values: np.ndarray, names: list[str], metric: str,
+                   alpha: float = 0.05) -> pd.DataFrame:
+    """Is the best model really better than each other one? Paired tests per user.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n_users, n_models)
+        Per-user values of one metric, the same users in every column (no NaN).
+    names : list of str
+        Model names, one per column.
+    metric : str
+        The metric's name, copied into the rows.
+    alpha : float
+        Level of the ``significant`` column, on the Holm-adjusted paired t-test p-values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model other than the best (largest mean): ``metric, best, model,
+        best_mean, mean, diff`` (best minus model), ``effect_size`` (Cohen's d_z),
+        ``p_ttest, p_wilcoxon``, ``p_holm`` (t-test p, Holm-corrected over the other models)
+        and ``significant``. Empty for a single model, fewer than two users, or a metric
+        where larger is not better (ARP).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> values = np.column_stack([rng.random(200), rng.random(200) + 0.3,
+    ...                           rng.random(200) + 0.29])
+    >>> table = best_vs_others(values, ["pop", "knn", "als"], "ndcg@10")
+    >>> table[["best", "model", "significant"]].values.tolist()
+    [['knn', 'pop', True], ['knn', 'als', False]]
+    """
+    if metric.split("@")[0] in NO_BEST or values.shape[1] < 2 or len(values) < 2:
+        return pd.DataFrame(columns=PAIRWISE_COLUMNS)
+    means = values.mean(axis=0)
+    best = int(np.argmax(means))
+    others = [i for i in range(values.shape[1]) if i != best]
+    tests = [paired_tests(values[:, best] - values[:, i]) for i in others]
+    adjusted = holm([test[0] for test in tests])
+    return pd.DataFrame([
+        {"metric": metric, "best": names[best], "model": names[i], "best_mean": means[best],
+         "mean": means[i], "diff": means[best] - means[i], "effect_size": effect,
+         "p_ttest": p_t, "p_wilcoxon": p_w, "p_holm": p_holm,
+         "significant": bool(p_holm < alpha)}
+        for i, (p_t, p_w, effect), p_holm in zip(others, tests, adjusted, strict=True)],
+        columns=PAIRWISE_COLUMNS)
 
 
 def _fold_std(run: ModelRun, column: str) -> float:
