@@ -15,7 +15,7 @@ Examples
 >>> result = rs.evaluate(rs.ItemKNN().fit(train), test, k=10)
 >>> fig = rs.plot.metrics(result)
 >>> [ax.get_title() for ax in fig.axes][:3]
-['ndcg@10', 'recall@10', 'precision@10']
+['precision@10', 'recall@10', 'ndcg@10']
 """
 
 from __future__ import annotations

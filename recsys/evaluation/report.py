@@ -147,7 +147,7 @@ def _results_table(result: ExperimentResult) -> pd.DataFrame:
                 mean = f"**{mean}**"
             row[f"{metric}@{k}"] = f"{mean} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]{star}"
         row["fit s"] = _number(run.fit_seconds, 2) if run.ok else ""
-        row["status"] = "ok" if run.ok else f"failed: {run.error}"
+        row["status"] = "ok" if run.ok else f"{run.status}: {run.error}"
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -6,6 +6,7 @@ The keys are listed in :mod:`recsys.evaluation.experiment`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib  # type: ignore[no-redef]
 
+from recsys.errors import ConfigError
 from recsys.evaluation.evaluate import ACCURACY_METRICS
 from recsys.evaluation.experiment.errors import ExperimentError, Key, _kind, _Reader, _suggest
+from recsys.evaluation.experiment.overrides import apply_overrides
+from recsys.evaluation.experiment.params import check_params
+from recsys.evaluation.tune import SAMPLERS
+from recsys.evaluation.tune_optuna import check_space
 from recsys.models.base import Recommender, registered_models
 
 DATASET_NAMES = ("demo", "movielens-100k")
@@ -32,7 +38,7 @@ DATASET_KEYS = ("name", "path", "columns", "sep")
 COLUMN_KEYS = ("user", "item", "weight", "timestamp")
 FILTER_KEYS = ("min_weight", "min_user", "min_item")
 MODEL_KEYS = ("class", "name", "params", "tune")
-TUNE_KEYS = ("space", "n_trials", "metric", "k", "valid_size")
+TUNE_KEYS = ("space", "n_trials", "sampler", "prune", "metric", "k", "valid_size")
 
 
 @dataclass
@@ -70,8 +76,11 @@ class ExperimentConfig:
     raw: dict = field(default_factory=dict)
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read and validate an experiment file (see the module docstring for its keys).
+
+    ``overrides`` are ``KEY=VALUE`` assignments applied before validation, as ``recsys
+    evaluate --set`` passes them (see :mod:`recsys.evaluation.experiment.overrides`).
 
     Raises
     ------
@@ -91,12 +100,15 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except OSError as exc:
         raise ExperimentError(f"cannot read the experiment file: {exc.strerror}",
                               source=str(path)) from None
-    return parse_config(text, source=str(path), base_dir=path.parent)
+    return parse_config(text, source=str(path), base_dir=path.parent, overrides=overrides)
 
 
-def parse_config(text: str, source: str | None = None,
-                 base_dir: str | Path | None = None) -> ExperimentConfig:
+def parse_config(text: str, source: str | None = None, base_dir: str | Path | None = None,
+                 overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Validate experiment TOML ``text``; relative paths resolve against ``base_dir``.
+
+    Every model's parameters are checked here, against the types its constructor declares
+    and by constructing it (no model is fitted), so a wrong value fails before any work.
 
     Examples
     --------
@@ -126,7 +138,7 @@ def parse_config(text: str, source: str | None = None,
         raise ExperimentError(f"malformed TOML ({message}){shown}", line=line,
                               source=source) from None
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    r = _Reader(text, source)
+    r = _Reader(text, source, apply_overrides(raw, overrides))
     r.table(raw, (), TOP_KEYS)
     default_name = Path(source).stem if source else "experiment"
     name = r.typed(raw, (), "name", (str,), default_name, "a string")
@@ -259,6 +271,10 @@ def _parse_models(r: _Reader, value: Any, report_k: int) -> list[ModelSpec]:
         if not isinstance(params, dict):
             raise r.error(key + ("params",), f"must be a table, got {_kind(params)}")
         _check_params(r, key + ("params",), class_name, params, valid)
+        problem = check_params(cls, params)
+        if problem is not None:
+            param, message = problem
+            raise r.error(key + ("params",) + ((param,) if param else ()), message)
         name = r.typed(table, key, "name", (str,), class_name, "a string")
         if name in names:
             raise r.error(key + ("name",), f"two models are named {name!r}; give each a "
@@ -287,15 +303,28 @@ def _parse_tune(r: _Reader, key: Key, value: Any, class_name: str, valid: list[s
         raise r.error(key + ("space",), "must be a non-empty table of parameter -> array of "
                                         "values")
     _check_params(r, key + ("space",), class_name, space, valid)
+    n_trials = r.positive_int(table, key, "n_trials", None)
+    sampler = r.typed(table, key, "sampler", (str,), "grid" if n_trials is None else "random",
+                      "a sampler name")
+    if sampler not in SAMPLERS:
+        raise r.error(key + ("sampler",), f"unknown sampler {sampler!r}; available: "
+                                          f"{', '.join(SAMPLERS)}")
     for param, values in space.items():
-        if not isinstance(values, list) or not values:
-            raise r.error(key + ("space", param), f"must be a non-empty array of values, got "
-                                                  f"{_kind(values)}")
+        if sampler == "optuna" and isinstance(values, dict):
+            try:
+                check_space({param: values})
+            except ConfigError as exc:
+                raise r.error(key + ("space", param), str(exc)) from None
+        elif not isinstance(values, list) or not values:
+            ranges = " (or, with sampler = \"optuna\", a range {low, high})"
+            raise r.error(key + ("space", param), f"must be a non-empty array of values"
+                                                  f"{ranges}, got {_kind(values)}")
     metric = r.typed(table, key, "metric", (str,), "ndcg", "a metric name")
     if metric not in ACCURACY_METRICS:
         raise r.error(key + ("metric",), f"unknown metric {metric!r}; available: "
                                          f"{', '.join(ACCURACY_METRICS)}")
-    return {"space": space, "n_trials": r.positive_int(table, key, "n_trials", None),
+    return {"space": space, "n_trials": n_trials, "sampler": sampler,
+            "prune": r.typed(table, key, "prune", (bool,), True, "true or false"),
             "metric": metric, "k": r.positive_int(table, key, "k", report_k),
             "valid_size": r.fraction(table, key, "valid_size", 0.2)}
 

@@ -90,10 +90,17 @@ def locate(text: str, key: Key) -> int | None:
 class _Reader:
     """Validates the parsed TOML with errors that point back into the text."""
 
-    def __init__(self, text: str, source: str) -> None:
+    def __init__(self, text: str, source: str, overridden: dict[Key, str] | None = None,
+                 ) -> None:
         self.text, self.source = text, source
+        self.overridden = overridden or {}
 
     def error(self, key: Key, message: str) -> ExperimentError:
+        # A value set by ``--set`` is named by that option, not by a line of the file.
+        for path, assignment in self.overridden.items():
+            if key[:len(path)] == path:
+                return ExperimentError(message, key=_format_key(key),
+                                       source=f"--set {assignment}")
         return ExperimentError(message, key=_format_key(key), line=locate(self.text, key),
                                source=self.source)
 

@@ -83,6 +83,6 @@ def format_summary(result: ExperimentResult) -> str:
     lines = [wide.to_string(float_format=lambda v: f"{v:.4f}", na_rep="failed")]
     for run in result.runs:
         if not run.ok:
-            lines.append(f"FAILED {run.name}: {run.error}")
+            lines.append(f"{run.status.upper()} {run.name}: {run.error}")
     return "\n".join(lines)
 

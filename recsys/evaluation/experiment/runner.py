@@ -4,7 +4,9 @@ model, then compare them and write the results."""
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,14 +159,15 @@ def _tune(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, train: In
 
     found = tune(factory, cfg["space"], _with_side(dataset, fit_part), valid_part,
                  metric=cfg["metric"], k=cfg["k"], n_trials=cfg["n_trials"], seed=config.seed,
-                 show_progress=show_progress)
+                 show_progress=show_progress, sampler=cfg["sampler"], prune=cfg["prune"])
     trials.append(found.trials.assign(fold=fold))
     return found.best_params
 
 
 
 def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | None = None,
-                   show_progress: bool = True, write: bool = True) -> ExperimentResult:
+                   show_progress: bool = True, write: bool = True, *,
+                   keep_going: bool = True) -> ExperimentResult:
     """Run an experiment file end to end and write its results and report.
 
     Parameters
@@ -178,6 +181,10 @@ def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | N
     write : bool
         Write ``results.json``, ``results.csv``, ``report.md`` with its PNG plots, and
         ``report.html`` into the output directory.
+    keep_going : bool
+        After a model fails, run the others (the default here); False stops at the first
+        failure and marks the models after it "skipped" (``recsys evaluate`` without
+        ``--keep-going``). Either way the results of the models that ran are written.
 
     Returns
     -------
@@ -199,8 +206,14 @@ def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | N
     split_info = {**config.split, "seed": config.seed, "folds": len(folds),
                   "train_interactions": int(train.nnz), "test_interactions": int(test.nnz),
                   "test_users": int((np.diff(test.matrix.indptr) > 0).sum())}
-    runs = []
+    runs: list[ModelRun] = []
     for spec in progress(config.models, desc="models", unit="model", disable=not show_progress):
+        stopped = next((run for run in runs if not run.ok), None)
+        if stopped is not None and not keep_going:
+            runs.append(ModelRun(spec.name, spec.class_name, dict(spec.params),
+                                 status="skipped", error=f"not run: {stopped.name} failed "
+                                 "first (--keep-going runs every model)"))
+            continue
         try:
             run = _run_model(spec, config, dataset, folds, show_progress)
         except Exception as exc:  # noqa: BLE001 - one failing model must not stop the others
@@ -227,10 +240,23 @@ def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | N
 
 
 
-def main(path: str | Path, output: str | Path | None = None) -> int:
-    """``recsys evaluate``: run, print the summary and the written files; exit status 0 when
-    at least one model ran, 1 when every model failed."""
-    result = run_experiment(path, output=output, show_progress=True)
+def main(path: str | Path, output: str | Path | None = None, *, keep_going: bool = False,
+         quiet: bool = False, overrides: Sequence[str] = ()) -> int:
+    """``recsys evaluate``: run, print the summary and the written files.
+
+    Returns the exit status: 0 when every model ran, 1 when one failed (then, without
+    ``keep_going``, the models after it are skipped). ``quiet``: no progress bars and no
+    summary; only failures are printed, on stderr. A bad file raises
+    :class:`~recsys.evaluation.experiment.errors.ExperimentError` (the CLI's status 2).
+    """
+    config = load_config(path, overrides=overrides)
+    result = run_experiment(config, output=output, show_progress=not quiet,
+                            keep_going=keep_going)
+    failed = [run for run in result.runs if not run.ok]
+    if quiet:
+        for run in failed:
+            print(f"{run.status.upper()} {run.name}: {run.error}", file=sys.stderr)
+        return 1 if failed else 0
     print(f"{result.config.name}: {result.data['users']:,} users, {result.data['items']:,} "
           f"items, {result.data['interactions']:,} interactions; split "
           f"{result.config.split['method']}; k={result.config.report_k}")
@@ -239,6 +265,6 @@ def main(path: str | Path, output: str | Path | None = None) -> int:
         if role in result.files:
             print(f"wrote {result.files[role]}")
     print(f"done in {result.seconds:.1f} s")
-    return 0 if any(run.ok for run in result.runs) else 1
+    return 1 if failed else 0
 
 

@@ -98,7 +98,7 @@ def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfi
     for run in runs:
         if not run.ok:
             rows.append({"model": run.name, "metric": "", "significant": False,
-                         "status": "failed", "error": run.error})
+                         "status": run.status, "error": run.error})
     columns = ["model", "metric", "mean", "ci_low", "ci_high", "diff", "effect_size",
                "p_ttest", "p_wilcoxon", "p_holm", "significant", "users", "fold_std",
                "status", "error"]
