@@ -75,11 +75,8 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
     table = pd.DataFrame(rows).T[[c.replace("10", str(k)) for c in DEMO_COLUMNS] + ["fit_s"]]
     table = table.sort_values(f"ndcg@{k}", ascending=False)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    columns = [c for c in table.columns if c != "fit_s"]
-    fig = _plots().metrics({name: results[name] for name in table.index}, metrics=columns,
-                           title=f"demo data, per-user random 80/20 split, k={k}: mean over "
-                                 "test users with 95% bootstrap CI; coverage: share of the "
-                                 "catalog in any list")
+    fig = demo_chart({name: results[name] for name in table.index},
+                     [c for c in table.columns if c != "fit_s"], k)
     output.mkdir(parents=True, exist_ok=True)
     chart = output / "metrics.png"
     fig.savefig(chart, dpi=110)
@@ -91,6 +88,15 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
     _section("Cart complements (AssociationRules on the orders)")
     _show_complements(dataset, categories=("Smartphones", "Cameras", "Game consoles"))
     return table
+
+
+def demo_chart(results: dict, columns: list[str], k: int):
+    """The demo's chart: one panel per metric, models as dots with 95% bootstrap CIs over
+    test users; coverage (a catalogue share, not a mean over users) without one."""
+    return _plots().metrics(results, metrics=columns,
+                            title=f"demo data, per-user random 80/20 split, k={k}: mean over "
+                                  "test users with 95% bootstrap CI; coverage: share of the "
+                                  "catalog in any list")
 
 
 def _show_complements(dataset: Dataset, categories: Sequence[str]) -> None:

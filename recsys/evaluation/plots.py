@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,14 +49,25 @@ _UNITS = {"coverage": "share of catalog items", "gini": "Gini of slot exposure (
 _NO_BEST = ("gini", "arp")
 
 
+class NotebookFigure(Figure):
+    """A Figure that a notebook shows as a PNG when it is a cell's value, whether or not the
+    inline backend has registered its display hooks (it does so only once pyplot has drawn).
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def _panels(ax: Any, n: int, *, ncols: int, size: tuple[float, float],
             sharey: bool = False) -> tuple[Figure, list[Axes]]:
     """``n`` axes: new ones on a new figure (``ncols`` per row), or the ones given."""
     if ax is None:
         ncols = max(1, min(ncols, n))
         nrows = -(-n // ncols)
-        fig = Figure(figsize=(size[0] * ncols + 1.0, size[1] * nrows + 0.6),
-                     layout="constrained")
+        fig = NotebookFigure(figsize=(size[0] * ncols + 1.0, size[1] * nrows + 0.6),
+                      layout="constrained")
         grid = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
         axes = list(grid.ravel())
         for extra in axes[n:]:
@@ -389,6 +401,7 @@ def distributions(per_user: Mapping[str, pd.DataFrame], columns: Sequence[str], 
         axis.set_xticks(np.arange(1, len(names) + 1), names, rotation=30, ha="right",
                         fontsize=8)
         axis.set_title(column)
+        axis.set_xlabel("model")
         axis.set_ylabel("per-user value")
         axis.grid(axis="y", alpha=0.3)
     fig.suptitle(title or "Per-user metric distributions")

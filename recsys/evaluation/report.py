@@ -58,44 +58,44 @@ def _plots():
     return plots
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=110)
-    return path
-
-
-def render_plots(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
-    """Write the report's PNG files into ``out_dir``; returns ``{role: path}``.
+def report_figures(result: ExperimentResult) -> dict[str, Figure]:
+    """The report's figures by role (the keys of ``PLOT_FILES``).
 
     Every plot needs at least one model that ran, except the data set's long tail.
     """
     plots = _plots()
     config, k = result.config, result.config.report_k
     ok = [run for run in result.runs if run.ok]
-    out: dict[str, Path] = {}
+    out: dict[str, Figure] = {}
     if ok:
         accuracy = [f"{m}@{k}" for m in config.metrics]
-        out["metrics"] = _save(plots.metrics(
+        out["metrics"] = plots.metrics(
             result, metrics=accuracy,
             title=f"Accuracy at k={k}: mean over test users, 95% bootstrap CI "
-                  f"(* differs from {result.baseline})"), out_dir / PLOT_FILES["metrics"])
+                  f"(* differs from {result.baseline})")
         curve_metrics = tuple(m for m in ("recall", "ndcg") if m in config.metrics) or \
             tuple(config.metrics[:2])
-        out["curves"] = _save(plots.curves(result.curves, metrics=curve_metrics),
-                              out_dir / PLOT_FILES["curves"])
-        out["popularity_bias"] = _save(plots.popularity_bias(
+        out["curves"] = plots.curves(result.curves, metrics=curve_metrics)
+        out["popularity_bias"] = plots.popularity_bias(
             result.item_counts, {run.name: run.exposure for run in ok},
-            title=f"Popularity bias at k={k}: top-{k} slots vs training interactions"),
-            out_dir / PLOT_FILES["popularity_bias"])
+            title=f"Popularity bias at k={k}: top-{k} slots vs training interactions")
         columns = [f"{m}@{k}" for m in ("ndcg", "recall") if m in config.metrics] or \
             accuracy[:2]
         if config.beyond:
             columns.append(f"novelty@{k}")
-        out["distributions"] = _save(plots.distributions(
-            {run.name: run.per_user for run in ok}, columns, title=f"Per-user values at k={k}"),
-            out_dir / PLOT_FILES["distributions"])
-    out["long_tail"] = _save(plots.long_tail(
-        result.interactions, title=f"{result.data['source']}: item popularity"),
-        out_dir / PLOT_FILES["long_tail"])
+        out["distributions"] = plots.distributions(
+            {run.name: run.per_user for run in ok}, columns, title=f"Per-user values at k={k}")
+    out["long_tail"] = plots.long_tail(result.interactions,
+                                       title=f"{result.data['source']}: item popularity")
+    return out
+
+
+def render_plots(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
+    """Write the report's PNG files into ``out_dir``; returns ``{role: path}``."""
+    out = {}
+    for role, fig in report_figures(result).items():
+        out[role] = out_dir / PLOT_FILES[role]
+        fig.savefig(out[role], dpi=110)
     return out
 
 
