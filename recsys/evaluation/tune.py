@@ -96,7 +96,9 @@ def tune(
         sampler (the ``tune`` extra), see :mod:`recsys.evaluation.tune_optuna`.
     prune : bool
         With "optuna": train families with ``iterations`` / ``epochs`` at growing budgets and
-        stop trials that fall below the median of earlier ones (Optuna's median pruner).
+        stop trials that fall below the median of earlier ones (Optuna's median pruner). The
+        budget is passed to ``model`` as a keyword, so a factory that fixes other parameters
+        lets it override its own: ``lambda **p: rs.ALS(**{"iterations": 20, **p})``.
 
     Returns
     -------

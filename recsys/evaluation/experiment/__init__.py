@@ -36,14 +36,19 @@ evaluates and compares every model and writes results and a report a person read
     [models.tune]                 # optional: search on a validation split carved from train
     space = {k = [20, 50, 100]}
     n_trials = 2                  # random search over the grid; every combination if omitted
+    sampler = "random"            # grid | random | optuna (extra "tune"; ranges allowed:
+                                  #   space = {k = {low = 10, high = 200, log = true}})
+    prune = true                  # optuna: stop iterative trials below the median
     metric = "ndcg"
     k = 10
     valid_size = 0.2
 
 Errors name the key path and its line: a malformed file gets tomllib's line and column, a
 bad value or unknown key its path (``models[2].params.factors``, 0-based) and the line where
-it is written. A model that fails to fit or evaluate is reported with its error; the others
-still run.
+it is written; a model parameter of the wrong type is caught when the file is loaded. ``recsys
+evaluate --set models[1].params.factors=64`` overrides a value (an error in it names the
+option). A model that fails to fit or evaluate is reported with its error; :func:`main`
+(``recsys evaluate``) then skips the models after it unless ``keep_going`` and returns 1.
 """
 
 
