@@ -45,6 +45,8 @@ _METRIC_LABELS = {"ndcg": "NDCG", "recall": "Recall", "precision": "Precision", 
 _UNITS = {"coverage": "share of catalog items", "gini": "Gini of slot exposure (0 = equal)",
           "personalization": "1 - mean list overlap", "novelty": "mean self-information (bits)",
           "arp": "mean training popularity", "diversity": "mean over users (95% CI)"}
+# Metrics not bounded by 1.
+_UNBOUNDED = ("novelty", "arp")
 # Metrics where a larger value is not simply better: no "best" marker.
 _NO_BEST = ("gini", "arp")
 
@@ -142,7 +144,7 @@ def _evaluation_rows(name: str, result: EvaluationResult, n_bootstrap: int,
 
 
 def metrics(data: Any, *, k: int | None = None, metrics: Sequence[str] | None = None,
-            ax: Any = None, ncols: int = 4, title: str = "") -> Figure:
+            ax: Any = None, ncols: int | None = None, title: str = "") -> Figure:
     """Small multiples: one panel per metric, one dot per model with its 95% CI.
 
     Each panel has its own scale, so metrics of different sizes stay readable. The best
@@ -161,8 +163,8 @@ def metrics(data: Any, *, k: int | None = None, metrics: Sequence[str] | None = 
         Panels to draw (``"ndcg@10"``, ...), in order; every metric of the table by default.
     ax : Axes or sequence of Axes, optional
         One Axes per panel; a new figure when omitted.
-    ncols : int
-        Panels per row of a new figure.
+    ncols : int, optional
+        Panels per row of a new figure; by default one row up to five panels, else two rows.
     title : str
 
     Returns
@@ -184,6 +186,8 @@ def metrics(data: Any, *, k: int | None = None, metrics: Sequence[str] | None = 
     if not names:
         raise ValueError("nothing to plot: the table has no metric (check k)")
     models = list(dict.fromkeys(table["model"]))
+    if ncols is None:
+        ncols = len(names) if len(names) <= 5 else -(-len(names) // 2)
     fig, axes = _panels(ax, len(names), ncols=ncols, size=(3.1, 0.45 * len(models) + 1.3),
                         sharey=True)
     y = np.arange(len(models))[::-1]  # the first model on top
@@ -220,7 +224,10 @@ def _dot_panel(ax: Axes, metric: str, rows: pd.DataFrame, y: np.ndarray) -> None
                 ax.annotate("*", xy=(xi, yi), xytext=(3, -3), textcoords="offset points",
                             fontsize=10)
     right = np.nanmax(np.where(has_ci, high, mean)) if np.isfinite(mean).any() else 1.0
-    ax.set_xlim(0, max(right, 1e-9) * 1.25)
+    right = max(right, 1e-9) * 1.25
+    if base not in _UNBOUNDED:  # a share or a mean of shares: the axis need not pass 1
+        right = min(right, 1.05)
+    ax.set_xlim(0, right)
     ax.set_title(metric)
     ax.set_xlabel(_UNITS.get(base, "mean over users (95% CI)" if has_ci.any()
                              else "mean over users"))
