@@ -3,7 +3,7 @@
 Protocol (the one of ``benchmarks/quality.py``): per-user random 80/20 split, seed 42; the test
 part is only used for the final table. Every choice of the Hybrid is made on a validation
 split carved from the training part (20% of each training user's items, seed 7): members
-fitted on the rest, then ``fit_weights(valid, metric="ndcg", k=10, step=0.1,
+fitted on the rest, then ``rs.fit_weights(hybrid, valid, metric="ndcg", k=10, step=0.1,
 candidates=(20, 50, 100))`` picks the weights (0.1 grid) and the candidate-list length under
 its default coverage floor (``min_coverage="best_member"``: only fusions whose validation
 coverage@10 reaches that of the best member alone are eligible, the best NDCG@10 among them
@@ -128,7 +128,7 @@ def hybrid_rows(name: str, ds: rs.Dataset, threads: int = 1) -> list[dict]:
         extra: dict = {}
         if search is not None:
             start = time.perf_counter()
-            hybrid.fit(fit_data).fit_weights(valid, metric="ndcg", k=10, step=0.1, **search)
+            rs.fit_weights(hybrid.fit(fit_data), valid, metric="ndcg", k=10, step=0.1, **search)
             extra["weight search s"] = time.perf_counter() - start
             hybrid.set_params(weights=[round(float(w), 2) for w in hybrid.weights_],
                               candidates=hybrid.candidates_)

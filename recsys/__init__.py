@@ -10,8 +10,16 @@
 """
 
 from recsys import datasets, split
+from recsys._version import __version__
 from recsys.data import Dataset, Features, IdIndex, Interactions
-from recsys.evaluation import EvaluationResult, compare, cross_validate, evaluate, tune
+from recsys.evaluation import (
+    EvaluationResult,
+    compare,
+    cross_validate,
+    evaluate,
+    fit_weights,
+    tune,
+)
 from recsys.models import (
     ALS,
     BPR,
@@ -29,11 +37,24 @@ from recsys.models import (
 )
 from recsys.serving import load, save
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str):
+    # rs.plot imports matplotlib on first use: a service never pays for it (and may not
+    # have it: plotting is the "report" extra).
+    if name == "plot":
+        try:
+            from recsys.evaluation import plots
+        except ModuleNotFoundError as exc:
+            raise ImportError(f"rs.plot needs matplotlib ({exc}): "
+                              'pip install "recsys-lab[report]"') from None
+        return plots
+    raise AttributeError(f"module 'recsys' has no attribute {name!r}")
+
 
 __all__ = [
     "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "__version__",
-    "compare", "cross_validate", "datasets", "evaluate", "load", "save", "split", "tune",
+    "compare", "cross_validate", "datasets", "evaluate", "fit_weights", "load", "save", "split",
+    "tune",
 ]

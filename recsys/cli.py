@@ -1,4 +1,4 @@
-"""The ``recsys`` command: ``recsys demo`` and ``recsys info``."""
+"""The ``recsys`` command: ``demo``, ``info``, ``evaluate`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
-from recsys import datasets, split
+import recsys.datasets as datasets
+import recsys.split as split
+from recsys._progress import progress
+from recsys._version import __version__
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.summary import describe, item_counts
 from recsys.errors import RecsysError
-from recsys.evaluation import evaluate, plots
+from recsys.evaluation import evaluate
 from recsys.models import (
     ALS,
     EASE,
@@ -62,19 +64,22 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
                  if name != "LightFM" or lightfm_available()}
 
     _section(f"Models (full ranking, train items excluded, k={k})")
-    rows, fitted = {}, {}
-    for name, factory in tqdm(available.items(), desc="models", unit="model"):
+    rows, fitted, results = {}, {}, {}
+    for name, factory in progress(available.items(), desc="models", unit="model"):
         started = time.perf_counter()
         model = factory().fit(train_data)
         fit_seconds = time.perf_counter() - started
-        result = evaluate(model, test, k=k)
-        rows[name] = {**result.summary.to_dict(), "fit_s": fit_seconds}
+        results[name] = evaluate(model, test, k=k)
+        rows[name] = {**results[name].summary.to_dict(), "fit_s": fit_seconds}
         fitted[name] = model
     table = pd.DataFrame(rows).T[[c.replace("10", str(k)) for c in DEMO_COLUMNS] + ["fit_s"]]
     table = table.sort_values(f"ndcg@{k}", ascending=False)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    chart = plots.metric_bars(table.drop(columns="fit_s"), output / "metrics.png",
-                              title=f"demo data, per-user random 80/20 split, k={k}")
+    fig = demo_chart({name: results[name] for name in table.index},
+                     [c for c in table.columns if c != "fit_s"], k)
+    output.mkdir(parents=True, exist_ok=True)
+    chart = output / "metrics.png"
+    fig.savefig(chart, dpi=110)
     print(f"\nchart: {chart}")
 
     best = table.index[0]
@@ -83,6 +88,15 @@ def run_demo(output: Path, seed: int = 42, k: int = 10) -> pd.DataFrame:
     _section("Cart complements (AssociationRules on the orders)")
     _show_complements(dataset, categories=("Smartphones", "Cameras", "Game consoles"))
     return table
+
+
+def demo_chart(results: dict, columns: list[str], k: int):
+    """The demo's chart: one panel per metric, models as dots with 95% bootstrap CIs over
+    test users; coverage (a catalogue share, not a mean over users) without one."""
+    return _plots().metrics(results, metrics=columns,
+                            title=f"demo data, per-user random 80/20 split, k={k}: mean over "
+                                  "test users with 95% bootstrap CI; coverage: share of the "
+                                  "catalog in any list")
 
 
 def _show_complements(dataset: Dataset, categories: Sequence[str]) -> None:
@@ -120,36 +134,85 @@ def _show_examples(dataset: Dataset, train: Interactions, test: Interactions,
             print(f"  {'*' if item in hits else ' '} {title}")
 
 
+# Names `recsys info` (and `load_named`) accept, with an optional ":PATH" (a local copy).
+NAMED = {
+    "demo": lambda path: datasets.demo(path),
+    "ml-100k": lambda path: datasets.movielens_100k(path),
+    "ml-1m": lambda path: datasets.movielens_1m(path),
+    "ml-20m": lambda path: datasets.movielens_20m(path),
+    "groceries": lambda path: datasets.baskets(_needs_path("groceries", path)),
+    "baskets": lambda path: datasets.baskets(_needs_path("baskets", path)),
+    "lastfm": lambda path: datasets.lastfm_hetrec(_needs_path("lastfm", path)),
+}
+ALIASES = {"movielens-100k": "ml-100k", "movielens-1m": "ml-1m", "movielens-20m": "ml-20m"}
+
+
+def _needs_path(name: str, path: str | None) -> str:
+    if path is None:
+        raise RecsysError(f"{name} needs the file: {name}:PATH")
+    return path
+
+
 def load_named(name_or_path: str) -> Dataset:
-    """A data set by name (``demo``, ``movielens-100k:PATH``) or a path (CSV, Parquet,
-    a MovieLens directory, a basket file)."""
-    if name_or_path == "demo":
-        return datasets.demo()
+    """A data set by name or by path.
+
+    Names: ``demo``, ``ml-100k`` (also ``movielens-100k``), ``ml-1m``, ``ml-20m`` (downloaded
+    and verified when no path is given), each optionally with ``:PATH`` to a local copy;
+    ``groceries:PATH`` and ``baskets:PATH`` (a basket file), ``lastfm:PATH``. Paths: a
+    MovieLens 100K directory, a ``.parquet`` file, a ``.csv`` with ``user_id,item_id``
+    columns, or any other text file read as baskets (one per line, or a basket_id,item table).
+    """
+    name, sep, rest = name_or_path.partition(":")
+    key = ALIASES.get(name.lower(), name.lower())
+    if key in NAMED and (sep or not Path(name_or_path).exists()):
+        return NAMED[key](rest if sep else None)
     path = Path(name_or_path)
+    if not path.exists():
+        raise RecsysError(f"{name_or_path!r} is neither a file nor a known name; names: "
+                          f"{', '.join(sorted(NAMED))} (with :PATH for a local copy)")
     if (path / "u.data").exists():
         return datasets.movielens_100k(path)
+    if path.is_dir():
+        raise RecsysError(f"{path} is a directory but not MovieLens 100K (no u.data in it)")
     if path.suffix in (".parquet", ".pq"):
         return Dataset(Interactions.read_parquet(path))
-    if path.suffix == ".csv" and path.exists():
-        head = pd.read_csv(path, nrows=5)
-        if {"user_id", "item_id"} <= set(head.columns):
-            return Dataset(Interactions.read_csv(path))
-        return datasets.baskets(path)
-    raise RecsysError(f"cannot tell what {name_or_path!r} is: give 'demo', a MovieLens "
-                      "directory, a .csv with user_id,item_id columns, a basket file or .parquet")
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline().strip().split(",")
+    if {"user_id", "item_id"} <= set(header):
+        return Dataset(Interactions.read_csv(path))
+    return datasets.baskets(path)
 
 
 def run_info(name_or_path: str, plot: Path | None) -> pd.Series:
-    dataset = load_named(name_or_path)
+    try:
+        dataset = load_named(name_or_path)
+    except RecsysError:
+        raise
+    except (OSError, ValueError, UnicodeError) as exc:  # unreadable file: say so, no traceback
+        raise RecsysError(f"cannot read {name_or_path}: {type(exc).__name__}: {exc}") from None
     stats = describe(dataset.interactions)
     print(stats.to_string())
     if plot is not None:
-        print(f"plot: {plots.long_tail(dataset.interactions, plot, title=name_or_path)}")
+        fig = _plots().long_tail(dataset.interactions, title=name_or_path)
+        fig.savefig(plot, dpi=110)
+        print(f"plot: {plot}")
     return stats
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _plots():
+    """The plotting module; matplotlib is the optional "report" extra."""
+    try:
+        from recsys.evaluation import plots
+    except ModuleNotFoundError as exc:
+        raise RecsysError(f"plots need matplotlib ({exc}): pip install \"recsys-lab[report]\""
+                          ) from None
+    return plots
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
+    parser.add_argument("--version", action="version",
+                        version=f"recsys {__version__} (distribution recsys-lab)")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="fit and compare every model on the demo data")
     demo.add_argument("--output", type=Path, default=Path("out/demo"),
@@ -157,7 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--k", type=int, default=10)
     info = commands.add_parser("info", help="describe a data set")
-    info.add_argument("data", help="'demo', a MovieLens 100K directory, a CSV or Parquet file")
+    info.add_argument("data", help="a name (demo, ml-100k[:PATH], movielens-100k:PATH, "
+                                   "groceries:PATH, ...) or a path (MovieLens 100K directory, "
+                                   "CSV, Parquet, basket file)")
     info.add_argument("--plot", type=Path, default=None, help="write the long-tail plot here")
     server = commands.add_parser("serve", help="serve a saved model over HTTP (extra: serve)")
     server.add_argument("model_dir", help="a directory written by recsys.save")
@@ -165,11 +230,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.add_argument("--port", type=int, default=8000)
     server.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     experiment = commands.add_parser(
-        "evaluate", help="run an experiment file: fit, evaluate, compare, write a report")
+        "evaluate", help="run an experiment file: fit, evaluate, compare, write a report",
+        description="Exit status: 0 every model ran; 1 a model failed (the ones after it are "
+                    "skipped unless --keep-going); 2 a bad file, option or data set.")
     experiment.add_argument("config", type=Path, help="experiment TOML (see examples/demo.toml)")
     experiment.add_argument("--output", type=Path, default=None,
                             help="result directory (overrides the file's output)")
-    args = parser.parse_args(argv)
+    experiment.add_argument("--set", dest="overrides", action="append", default=[],
+                            metavar="KEY=VALUE",
+                            help="override a value of the file, e.g. "
+                                 "models[1].params.factors=64 (repeatable)")
+    experiment.add_argument("--keep-going", action="store_true",
+                            help="after a model fails, run the others (exit status still 1)")
+    experiment.add_argument("--quiet", action="store_true",
+                            help="no progress bars or summary; failures only, on stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 ok, 1 a model failed, 2 an error)."""
+    args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
             run_demo(args.output, seed=args.seed, k=args.k)
@@ -180,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "evaluate":
             from recsys.evaluation.experiment import main as run_experiment_file
 
-            return run_experiment_file(args.config, args.output)
+            return run_experiment_file(args.config, args.output, keep_going=args.keep_going,
+                                       quiet=args.quiet, overrides=args.overrides)
         else:
             run_info(args.data, args.plot)
     except RecsysError as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from recsys._display import register_titles
 from recsys.data.features import Features
 from recsys.data.interactions import Interactions
 from recsys.errors import DataError
@@ -50,6 +51,9 @@ class Dataset:
                                    ("user_features", self.user_features, self.interactions.users)):
             if feats is not None and feats.index != index:
                 raise DataError(f"{name} rows do not follow the interactions' id index")
+        if self.items is not None and "title" in self.items.columns:
+            # Notebook display of recommendations on this catalog shows the titles.
+            register_titles(self.interactions.items, self.items["title"])
 
     def title_of(self, item_ids) -> list:
         """Human-readable titles for item ids (the id itself when there is no title)."""

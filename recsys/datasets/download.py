@@ -177,9 +177,9 @@ def _download_to(
 
 
 def _progress(remote: RemoteFile, show: bool):
-    from tqdm.auto import tqdm
+    from recsys._progress import progress
 
-    return tqdm(total=remote.size, unit="B", unit_scale=True, desc=remote.name,
+    return progress(total=remote.size, unit="B", unit_scale=True, desc=remote.name,
                 disable=not show, leave=False)
 
 

@@ -7,16 +7,30 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm.auto import tqdm
 
 from recsys._checks import check_int, check_real
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
+from recsys.evaluation._html import comparison_html
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
 from recsys.models.base import Recommender
 
 COLUMNS = ["model", "metric", "mean", "ci_low", "ci_high", "diff", "effect_size",
            "p_ttest", "p_wilcoxon", "p_holm", "significant", "users"]
+
+
+class ComparisonTable(pd.DataFrame):
+    """The tidy table :func:`compare` returns: a DataFrame that a notebook shows as a compact
+    models x metrics table (``mean [CI]``, the best in bold, * significant). Anything
+    computed from it (a selection, a pivot) is a plain DataFrame."""
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        return comparison_html(self)
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, level: float = 0.95,
@@ -57,8 +71,38 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _paired_tests(diff: np.ndarray) -> tuple[float, float, float]:
-    """Paired t-test and Wilcoxon p-values and Cohen's d_z of per-user differences."""
+def paired_tests(diff: np.ndarray) -> tuple[float, float, float]:
+    """Paired tests of per-user differences between two models scored on the same users.
+
+    Parameters
+    ----------
+    diff : numpy.ndarray of float, shape (n_users,)
+        Per-user metric of one model minus the other's (no NaN: drop users without a value).
+
+    Returns
+    -------
+    p_ttest : float
+        Two-sided p-value of the paired t-test (mean difference 0); 0.0 when every user
+        differs by the same non-zero amount.
+    p_wilcoxon : float
+        Two-sided p-value of the Wilcoxon signed-rank test (zero differences dropped).
+    effect_size : float
+        Cohen's d_z: mean difference over its standard deviation (+-inf for a constant,
+        non-zero difference).
+
+    Identical models (every difference 0) give ``(1.0, 1.0, 0.0)``. These are the tests
+    :func:`compare` and the experiment runner report; correct several of them with
+    :func:`holm`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p_t, p_w, d = paired_tests(np.array([0.1, 0.2, 0.0, 0.3, 0.1, 0.2]))
+    >>> p_t < 0.05, round(d, 2)
+    (True, 1.43)
+    >>> paired_tests(np.zeros(5))
+    (1.0, 1.0, 0.0)
+    """
     if not np.any(diff):
         return 1.0, 1.0, 0.0
     spread = diff.std(ddof=1)
@@ -104,10 +148,11 @@ def compare(
 
     Returns
     -------
-    pandas.DataFrame
-        Tidy: one row per (model, metric) with columns ``model, metric, mean, ci_low,
-        ci_high, diff, effect_size, p_ttest, p_wilcoxon, p_holm, significant, users``. Pretty
-        print with :func:`format_comparison`.
+    ComparisonTable
+        A pandas DataFrame, tidy: one row per (model, metric) with columns ``model, metric,
+        mean, ci_low, ci_high, diff, effect_size, p_ttest, p_wilcoxon, p_holm, significant,
+        users``. A notebook shows it as a compact models x metrics table; pretty print with
+        :func:`format_comparison`.
 
     Examples
     --------
@@ -129,7 +174,7 @@ def compare(
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
     check_real("alpha", alpha, strict=True)
     per_user = {}
-    for name in tqdm(names, desc="compare", unit="model", disable=not show_progress):
+    for name in progress(names, desc="compare", unit="model", disable=not show_progress):
         model = models[name]
         if not model.is_fitted:
             model.fit(train)
@@ -145,7 +190,7 @@ def compare(
         ci = bootstrap_ci(values, n_bootstrap, seed=seed)
         base = values[:, names.index(baseline)]
         tested = [i for i, n in enumerate(names) if n != baseline]
-        tests = {i: _paired_tests(values[:, i] - base) for i in tested}
+        tests = {i: paired_tests(values[:, i] - base) for i in tested}
         adjusted = dict(zip(tested, holm([tests[i][0] for i in tested]), strict=True))
         for i, name in enumerate(names):
             p_t, p_w, effect = tests.get(i, (np.nan, np.nan, np.nan))
@@ -158,7 +203,7 @@ def compare(
                 "significant": bool(p_holm < alpha) if name != baseline else False,
                 "users": len(users),
             })
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = ComparisonTable(rows, columns=COLUMNS)
     table.attrs["baseline"] = baseline
     return table
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from tqdm.auto import tqdm
 
-from recsys import split
+import recsys.split as split
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
 from recsys.models.base import Recommender
@@ -63,12 +63,12 @@ def cross_validate(
     >>> import recsys as rs
     >>> cv = rs.cross_validate(rs.Popularity(), rs.datasets.demo().interactions, folds=3,
     ...                        show_progress=False)
-    >>> cv.summary.loc["ndcg@10", "mean"] > 0
+    >>> bool(cv.summary.loc["ndcg@10", "mean"] > 0)
     True
     """
     rows = []
     pairs = split.kfold(interactions, n_folds=folds, seed=seed)
-    for train, test in tqdm(pairs, total=folds, desc=f"cv {type(model).__name__}",
+    for train, test in progress(pairs, total=folds, desc=f"cv {type(model).__name__}",
                             unit="fold", disable=not show_progress):
         fitted = model.clone().fit(train)
         rows.append(evaluate(fitted, test, k=k, metrics=metrics).summary)

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from recsys._checks import check_choice, check_int
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation import metrics as kernels
+from recsys.evaluation._html import evaluation_html
 from recsys.models.base import Recommender
 
 ACCURACY_METRICS = kernels.CORE_METRICS
@@ -42,6 +43,9 @@ class EvaluationResult:
 
     def __repr__(self) -> str:
         return f"EvaluationResult(\n{self.summary.to_string()}\n)"
+
+    def _repr_html_(self) -> str:
+        return evaluation_html(self)
 
 
 def _relevance(model: Recommender, test: Interactions, threshold: float | None = None,
@@ -157,7 +161,7 @@ def evaluate(
     width = max(cutoffs)
     recommended = np.empty((len(user_ids), width), np.int64)
     starts = range(0, len(user_ids), USERS_PER_CALL)
-    for start in tqdm(starts, desc=f"evaluate {type(model).__name__}", unit="batch",
+    for start in progress(starts, desc=f"evaluate {type(model).__name__}", unit="batch",
                       disable=not show_progress):
         recs = model.recommend(user_ids[start:start + USERS_PER_CALL], k=width)
         recommended[start:start + USERS_PER_CALL] = recs.positions

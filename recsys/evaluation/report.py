@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from recsys.evaluation import plots
+from recsys.errors import RecsysError
+from recsys.evaluation.experiment.results import ExperimentResult
 
 if TYPE_CHECKING:
-    from recsys.evaluation.experiment import ExperimentResult
+    from matplotlib.figure import Figure
 
 PLOT_FILES = {
     "metrics": "metrics.png",
@@ -47,38 +48,54 @@ class Block:
 # --------------------------------------------------------------------------- plots
 
 
-def render_plots(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
-    """Write the report's PNG files into ``out_dir``; returns ``{role: path}``.
+def _plots():
+    """The plotting module; matplotlib is an optional extra for services that never plot."""
+    try:
+        from recsys.evaluation import plots
+    except ModuleNotFoundError as exc:
+        raise RecsysError(f"the report's plots need matplotlib ({exc}): "
+                          'pip install "recsys-lab[report]"') from None
+    return plots
+
+
+def report_figures(result: ExperimentResult) -> dict[str, Figure]:
+    """The report's figures by role (the keys of ``PLOT_FILES``).
 
     Every plot needs at least one model that ran, except the data set's long tail.
     """
+    plots = _plots()
     config, k = result.config, result.config.report_k
     ok = [run for run in result.runs if run.ok]
-    out: dict[str, Path] = {}
+    out: dict[str, Figure] = {}
     if ok:
         accuracy = [f"{m}@{k}" for m in config.metrics]
-        bars = result.table[(result.table["status"] == "ok")
-                            & result.table["metric"].isin(accuracy)]
-        out["metrics"] = plots.metric_bars_ci(
-            bars, out_dir / PLOT_FILES["metrics"],
-            title=f"Accuracy at k={k}, 95% bootstrap CIs (* differs from {result.baseline})")
+        out["metrics"] = plots.metrics(
+            result, metrics=accuracy,
+            title=f"Accuracy at k={k}: mean over test users, 95% bootstrap CI "
+                  f"(* differs from {result.baseline})")
         curve_metrics = tuple(m for m in ("recall", "ndcg") if m in config.metrics) or \
             tuple(config.metrics[:2])
-        out["curves"] = plots.metric_curves(result.curves, out_dir / PLOT_FILES["curves"],
-                                            metrics=curve_metrics)
+        out["curves"] = plots.curves(result.curves, metrics=curve_metrics)
         out["popularity_bias"] = plots.popularity_bias(
             result.item_counts, {run.name: run.exposure for run in ok},
-            out_dir / PLOT_FILES["popularity_bias"],
             title=f"Popularity bias at k={k}: top-{k} slots vs training interactions")
         columns = [f"{m}@{k}" for m in ("ndcg", "recall") if m in config.metrics] or \
             accuracy[:2]
         if config.beyond:
             columns.append(f"novelty@{k}")
-        out["distributions"] = plots.per_user_distributions(
-            {run.name: run.per_user for run in ok}, columns,
-            out_dir / PLOT_FILES["distributions"], title=f"Per-user values at k={k}")
-    out["long_tail"] = plots.long_tail(result.interactions, out_dir / PLOT_FILES["long_tail"],
+        out["distributions"] = plots.distributions(
+            {run.name: run.per_user for run in ok}, columns, title=f"Per-user values at k={k}")
+    out["long_tail"] = plots.long_tail(result.interactions,
                                        title=f"{result.data['source']}: item popularity")
+    return out
+
+
+def render_plots(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
+    """Write the report's PNG files into ``out_dir``; returns ``{role: path}``."""
+    out = {}
+    for role, fig in report_figures(result).items():
+        out[role] = out_dir / PLOT_FILES[role]
+        fig.savefig(out[role], dpi=110)
     return out
 
 
@@ -93,15 +110,27 @@ def _number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _p(value: Any) -> str:
+def _p(value: Any, name: str = "") -> str:
+    """A p-value as text; with ``name``, as ``p=0.0123`` or ``p<1e-4``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return "<1e-4" if value < 1e-4 else f"{value:.4f}"
+    if value < 1e-4:
+        return f"{name}<1e-4" if name else "<1e-4"
+    return f"{name}={value:.4f}" if name else f"{value:.4f}"
+
+
+def _best_means(result: ExperimentResult) -> dict[str, float]:
+    """Per metric at report_k, the largest mean of a model that ran."""
+    k = result.config.report_k
+    ok = result.table[(result.table["status"] == "ok")
+                      & result.table["metric"].str.endswith(f"@{k}")]
+    return ok.groupby("metric")["mean"].max().to_dict()
 
 
 def _results_table(result: ExperimentResult) -> pd.DataFrame:
     k = result.config.report_k
     table = result.table
+    best = _best_means(result)
     rows = []
     for run in result.runs:
         row: dict[str, str] = {"model": run.name}
@@ -113,9 +142,12 @@ def _results_table(result: ExperimentResult) -> pd.DataFrame:
                 continue
             r = found.iloc[0]
             star = "*" if r["significant"] else ""
-            row[f"{metric}@{k}"] = f"{r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]{star}"
+            mean = f"{r['mean']:.4f}"
+            if r["mean"] == best.get(f"{metric}@{k}"):
+                mean = f"**{mean}**"
+            row[f"{metric}@{k}"] = f"{mean} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]{star}"
         row["fit s"] = _number(run.fit_seconds, 2) if run.ok else ""
-        row["status"] = "ok" if run.ok else f"failed: {run.error}"
+        row["status"] = "ok" if run.ok else f"{run.status}: {run.error}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -131,9 +163,93 @@ def _significance_table(result: ExperimentResult) -> pd.DataFrame:
         row = {"model": model}
         for r in part.itertuples(index=False):
             star = "*" if r.significant else ""
-            row[r.metric] = f"{r.diff:+.4f} (d={_number(r.effect_size, 2)}, p={_p(r.p_holm)}){star}"
+            effect = _number(r.effect_size, 2)
+            row[r.metric] = f"{r.diff:+.4f} (d={effect}, {_p(r.p_holm, 'p')}){star}"
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _best_table(result: ExperimentResult) -> pd.DataFrame:
+    """Models x metrics: how far each model is behind the best one, and whether the gap is
+    significant (Holm-corrected over the other models)."""
+    k = result.config.report_k
+    wanted = [f"{m}@{k}" for m in result.config.metrics]
+    pairs = result.pairwise
+    if pairs.empty:
+        return pd.DataFrame()
+    pairs = pairs[pairs["metric"].isin(wanted)]
+    rows = []
+    for run in result.runs:
+        if not run.ok:
+            continue
+        row = {"model": run.name}
+        for metric in wanted:
+            mine = pairs[pairs["metric"] == metric]
+            if mine.empty:
+                row[metric] = ""
+            elif mine["best"].iloc[0] == run.name:
+                row[metric] = "**best**"
+            else:
+                r = mine[mine["model"] == run.name].iloc[0]
+                verdict = "behind" if r["significant"] else "tie"
+                row[metric] = f"{-r['diff']:+.4f} ({_p(r['p_holm'], 'p')}) {verdict}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def conclusion(result: ExperimentResult) -> str:
+    """One paragraph, generated from the numbers: the best model on the first metric, what
+    it is significantly better than, what is a tie, and where other metrics disagree.
+
+    Examples
+    --------
+    >>> conclusion(result)  # doctest: +SKIP
+    'On ndcg@10 the best model is **EASE** (0.4521, 95% CI 0.4400-0.4650). It is ...'
+    """
+    k = result.config.report_k
+    metric = f"{result.config.metrics[0]}@{k}"
+    ok = [run.name for run in result.runs if run.ok]
+    failed = [run.name for run in result.runs if not run.ok]
+    tail = f" {_names(failed)} failed (see below)." if failed else ""
+    if not ok:
+        return f"No model ran, so there is nothing to conclude.{tail}"
+    rows = result.table[(result.table["metric"] == metric) & (result.table["status"] == "ok")]
+    if len(ok) == 1 or result.pairwise.empty:
+        r = rows.iloc[0]
+        return f"Only **{r['model']}** ran: {metric} {r['mean']:.4f}.{tail}"
+    pairs = result.pairwise[result.pairwise["metric"] == metric]
+    best = pairs["best"].iloc[0]
+    r = rows[rows["model"] == best].iloc[0]
+    text = (f"On {metric} the best model is **{best}** ({r['mean']:.4f}, 95% CI "
+            f"{r['ci_low']:.4f}-{r['ci_high']:.4f}).")
+    beaten = pairs.loc[pairs["significant"], "model"].tolist()
+    tied = pairs.loc[~pairs["significant"]]
+    if beaten:
+        text += (f" It is significantly better than {_names(beaten)} (paired t-test per user, "
+                 f"Holm-corrected, p < 0.05).")
+    if len(tied):
+        ties = [f"{row.model} ({row.mean:.4f}, {_p(row.p_holm, 'p')})"
+                for row in tied.itertuples()]
+        text += (f" The difference to {_names(ties)} is within the noise of this test set: "
+                 "treat them as tied, and prefer the cheaper or simpler one.")
+    else:
+        text += f" No other model comes close: {best} is the clear choice on {metric}."
+    others = result.pairwise[result.pairwise["metric"].isin(
+        [f"{m}@{k}" for m in result.config.metrics[1:]])]
+    disagree = others.groupby("metric", sort=False)["best"].first()
+    disagree = disagree[disagree != best]
+    if len(disagree):
+        by_model = disagree.groupby(disagree, sort=False).groups
+        text += " Other metrics differ: " + "; ".join(
+            f"{name} is best on {_names(list(metrics))}" for name, metrics in by_model.items()
+        ) + "."
+    elif len(others):
+        text += f" {best} is also best on every other accuracy metric."
+    return text + tail
 
 
 def _beyond_table(result: ExperimentResult) -> pd.DataFrame:
@@ -185,6 +301,7 @@ def build_blocks(result: ExperimentResult, images: dict[str, Path]) -> list[Bloc
     }[split["method"]]
     filters = ", ".join(f"{key}={value}" for key, value in data["filters"].items()) or "none"
     blocks = [
+        Block("p", f"**Conclusion.** {conclusion(result)}"),
         Block("p", f"Data set **{data['source']}**: {data['users']:,} users, "
                    f"{data['items']:,} items, {data['interactions']:,} interactions "
                    f"(density {data['density']:.2%}; filters: {filters}). "
@@ -206,6 +323,14 @@ def build_blocks(result: ExperimentResult, images: dict[str, Path]) -> list[Bloc
     ]
     if "metrics" in images:
         blocks.append(Block("image", images["metrics"], "Metric means with 95% CIs"))
+    best = _best_table(result)
+    if not best.empty:
+        blocks += [Block("h3", "Is the best model really better?"),
+                   Block("table", best,
+                         "per metric, each model's gap to the best one (negative: behind it), "
+                         "with the paired t-test p of best vs that model, Holm-corrected over "
+                         "the other models; behind: significantly behind (p < 0.05); tie: not "
+                         "distinguishable on these users")]
     significance = _significance_table(result)
     if not significance.empty:
         blocks += [Block("h3", f"Against the baseline ({result.baseline})"),
@@ -325,7 +450,7 @@ def to_html(title: str, blocks: list[Block]) -> str:
         elif block.kind == "table":
             frame = block.content
             head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-            rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
+            rows = "".join("<tr>" + "".join(f"<td>{_inline(str(v))}</td>" for v in row)
                            + "</tr>" for row in frame.itertuples(index=False))
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
             if block.caption:
@@ -350,7 +475,7 @@ def write_report(result: ExperimentResult, out_dir: str | Path) -> dict[str, Pat
 
     Examples
     --------
-    >>> from recsys.evaluation.experiment import run_experiment
+    >>> from recsys.evaluation.experiment import run_experiment  # doctest: +SKIP
     >>> result = run_experiment("examples/demo.toml", write=False)  # doctest: +SKIP
     >>> sorted(write_report(result, "/tmp/report"))  # doctest: +SKIP
     ['curves', 'distributions', 'long_tail', 'metrics', 'popularity_bias', 'report.html', ...]

@@ -1,4 +1,4 @@
-"""Hyperparameter search on a validation split: grid or random, with a progress bar."""
+"""Hyperparameter search on a validation split: grid, random or Optuna, with a progress bar."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from recsys._checks import check_choice, check_int
+from recsys._progress import progress
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
 from recsys.models.base import Recommender
 
 logger = logging.getLogger("recsys")
+
+SAMPLERS = ("grid", "random", "optuna")
 
 
 @dataclass
@@ -31,8 +33,10 @@ class TuneResult:
     best_params : dict
     best_score : float
     trials : pandas.DataFrame
-        One row per trial: the parameters, the score, fit seconds, and the error text of a
-        trial that failed (its score is NaN; the search goes on).
+        One row per trial, best first: the parameters, the score, fit seconds, and the error
+        text of a trial that failed (its score is NaN; the search goes on). With
+        ``sampler="optuna"`` also ``state`` ("complete", "pruned", "fail") and ``budget``
+        (the iterations a pruned family's trial reached).
     """
 
     best_params: dict
@@ -61,6 +65,9 @@ def tune(
     n_trials: int | None = None,
     seed: int = 0,
     show_progress: bool = True,
+    *,
+    sampler: str | None = None,
+    prune: bool = True,
 ) -> TuneResult:
     """Search ``space`` for the parameters that maximise ``metric@k`` on ``valid``.
 
@@ -68,19 +75,30 @@ def tune(
     ----------
     model : Recommender class or callable
         Called with one candidate's parameters as keyword arguments.
-    space : dict name -> list of values
-        The grid. Every combination is tried, or ``n_trials`` of them drawn at random.
+    space : dict name -> list of values, or (Optuna only) name -> {"low", "high", "log", "step"}
+        The grid. Every combination is tried, or ``n_trials`` of them drawn at random; with
+        ``sampler="optuna"`` a list is a categorical dimension and a ``{"low": ..,
+        "high": ..}`` table a range (integers when both ends are ints).
     train, valid : Interactions
         Fit on ``train``, score on ``valid``; carve ``valid`` out of the training data, never
         use the test split for tuning.
     metric : str
     k : int
     n_trials : int, optional
-        Random search over the grid with this many distinct candidates.
+        Random search over the grid with this many distinct candidates; the number of
+        Optuna trials (default 20).
     seed : int
-        Seed of the random search.
+        Seed of the random search and of Optuna's TPE sampler.
     show_progress : bool
         Progress bar whose postfix reports the best score so far.
+    sampler : {"grid", "random", "optuna"}, optional
+        Default: "grid" without ``n_trials``, "random" with it. "optuna": Optuna's TPE
+        sampler (the ``tune`` extra), see :mod:`recsys.evaluation.tune_optuna`.
+    prune : bool
+        With "optuna": train families with ``iterations`` / ``epochs`` at growing budgets and
+        stop trials that fall below the median of earlier ones (Optuna's median pruner). The
+        budget is passed to ``model`` as a keyword, so a factory that fixes other parameters
+        lets it override its own: ``lambda **p: rs.ALS(**{"iterations": 20, **p})``.
 
     Returns
     -------
@@ -97,11 +115,18 @@ def tune(
     """
     check_choice("metric", metric, ACCURACY_METRICS)
     k = check_int("k", k)
-    candidates = _candidates(space, n_trials, seed)
     column = f"{metric}@{k}"
+    sampler = sampler or ("grid" if n_trials is None else "random")
+    check_choice("sampler", sampler, SAMPLERS)
+    if sampler == "optuna":
+        return _tune_optuna(model, space, train, valid, metric, k, n_trials or 20, seed,
+                            prune, show_progress)
+    if sampler == "random" and n_trials is None:
+        raise ConfigError('sampler="random" needs n_trials')
+    candidates = _candidates(space, n_trials if sampler == "random" else None, seed)
     rows: list[dict[str, Any]] = []
     best_score, best_params = -np.inf, None
-    bar = tqdm(candidates, desc="tune", unit="trial", disable=not show_progress)
+    bar = progress(candidates, desc="tune", unit="trial", disable=not show_progress)
     for params in bar:
         started = time.perf_counter()
         try:
@@ -120,3 +145,26 @@ def tune(
         raise ConfigError(f"every trial failed; first error: {rows[0]['error']}")
     trials = pd.DataFrame(rows).sort_values(column, ascending=False, ignore_index=True)
     return TuneResult(best_params, best_score, trials)
+
+
+def _tune_optuna(model: Callable[..., Recommender], space: Mapping[str, Any],
+                 train: Interactions, valid: Interactions, metric: str, k: int, n_trials: int,
+                 seed: int, prune: bool, show_progress: bool) -> TuneResult:
+    from recsys.evaluation.tune_optuna import optuna_search
+
+    n_trials = check_int("n_trials", n_trials)
+    column = f"{metric}@{k}"
+
+    def score(fitted: Recommender) -> float:
+        return float(evaluate(fitted, valid, k=k, metrics=[metric]).summary[column])
+
+    bar = progress(total=n_trials, desc="tune (optuna)", unit="trial", disable=not show_progress)
+    with bar:
+        trials, best_params = optuna_search(model, space, score, train, n_trials=n_trials,
+                                            seed=seed, prune=prune, column=column, bar=bar)
+    if best_params is None:
+        errors = trials.loc[trials["error"] != "", "error"]
+        first = errors.iloc[0] if len(errors) else "every trial was pruned"
+        raise ConfigError(f"no trial completed; first error: {first}")
+    trials = trials.sort_values(column, ascending=False, ignore_index=True)
+    return TuneResult(best_params, float(trials[column].max()), trials)

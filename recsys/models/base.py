@@ -632,7 +632,8 @@ class Recommender(abc.ABC):
 
         Returns
         -------
-        Recommendations keyed by item.
+        Recommendations keyed by item; :meth:`Recommendations.to_pandas` names the query
+        column "query_item" (and the similar items "item").
         """
         self._check_fitted()
         k = check_int("k", k)
@@ -646,7 +647,7 @@ class Recommender(abc.ABC):
                                shape=(len(rows), len(self.items_)))
         top, values = allowed.top_k(as_scores(self._similar_items(rows, allowed.columns)), k,
                                     itself, overwrite=True)
-        return Recommendations(item_ids, top, values, self.items_, "item")
+        return Recommendations(item_ids, top, values, self.items_, "query_item")
 
     def recommend_for_basket(
         self,

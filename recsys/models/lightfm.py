@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from recsys._checks import check_choice, check_int, check_real
+from recsys._progress import progress
 from recsys.data.dataset import Dataset
 from recsys.data.features import Features
 from recsys.data.interactions import Interactions
@@ -220,7 +220,7 @@ class LightFM(Recommender):
         train = sp.coo_matrix((np.where(positive, 1.0, -1.0).astype(np.float32),
                                (np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)),
                                 matrix.indices)), shape=matrix.shape)
-        for _ in tqdm(range(epochs), desc="LightFM", unit="epoch", disable=not show_progress):
+        for _ in progress(range(epochs), desc="LightFM", unit="epoch", disable=not show_progress):
             # One epoch per call draws the same random stream as fit(epochs=n).
             backend.fit_partial(train, user_features=self.user_features_,
                                 item_features=self.item_features_, epochs=1,

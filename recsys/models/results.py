@@ -26,7 +26,8 @@ class Recommendations:
     item_index : IdIndex
         Maps positions to external item ids.
     key_name : str
-        Name of the query column in :meth:`to_pandas` ("user", "item" or "basket").
+        Name of the query column in :meth:`to_pandas`: "user", "query_item" (similar items:
+        distinct from the result column "item") or "basket".
 
     Examples
     --------
@@ -93,3 +94,8 @@ class Recommendations:
 
     def __repr__(self) -> str:
         return f"Recommendations({len(self)} {self.key_name}s x k={self.k})"
+
+    def _repr_html_(self) -> str:
+        from recsys._display import recommendations_html  # notebook display only
+
+        return recommendations_html(self)

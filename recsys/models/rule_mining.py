@@ -456,7 +456,12 @@ def mine_mlxtend(baskets: sp.csr_matrix, item_counts: np.ndarray, min_count: int
     with warnings.catch_warnings():
         # mlxtend sets a process-wide "always" filter for DeprecationWarning on import;
         # importing inside catch_warnings restores the caller's filters afterwards.
-        from mlxtend.frequent_patterns import association_rules, fpgrowth
+        try:
+            from mlxtend.frequent_patterns import association_rules, fpgrowth
+        except ModuleNotFoundError:
+            raise ImportError('engine="mlxtend" needs the optional mlxtend package: '
+                              'pip install "recsys-lab[mlxtend]" (engine="sparse" does not)'
+                              ) from None
 
     n_baskets = baskets.shape[0]
     frequent = np.flatnonzero(item_counts >= min_count)

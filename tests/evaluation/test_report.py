@@ -8,6 +8,7 @@ import re
 import struct
 
 import pandas as pd
+import pytest
 
 from recsys.evaluation.report import PLOT_FILES, Block, to_html, to_markdown
 
@@ -73,3 +74,63 @@ def test_text_is_escaped_in_both_formats():
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<strong>bold</strong>" in page and "<code>code</code>" in page
     assert "&lt;i&gt;" in page and "R&amp;D" in page
+
+
+def test_best_model_is_tested_against_each_other(demo_experiment):
+    """The best-vs-others table, recomputed from the per-user values with scipy and a
+    hand-written Holm step-down."""
+    from scipy import stats
+
+    result = demo_experiment
+    ok = [run for run in result.runs if run.ok]
+    metric = "ndcg@10"
+    users = ok[0].per_user.index
+    for run in ok[1:]:
+        users = users.intersection(run.per_user.index)
+    values = pd.DataFrame({run.name: run.per_user.loc[users, metric] for run in ok}).dropna()
+    best = values.mean().idxmax()
+    others = [name for name in values.columns if name != best]
+    p = {name: stats.ttest_rel(values[best], values[name]).pvalue for name in others}
+    order = sorted(others, key=p.get)
+    holm, running = {}, 0.0
+    for rank, name in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p[name]))
+        holm[name] = running
+    table = result.pairwise[result.pairwise["metric"] == metric].set_index("model")
+    assert set(table["best"]) == {best} and sorted(table.index) == sorted(others)
+    for name in others:
+        assert table.loc[name, "p_holm"] == pytest.approx(holm[name], rel=1e-6)
+        assert table.loc[name, "significant"] == (holm[name] < 0.05)
+        assert table.loc[name, "diff"] == pytest.approx(values[best].mean()
+                                                        - values[name].mean())
+
+
+def test_conclusion_and_highlight_follow_the_numbers(demo_experiment):
+    result = demo_experiment
+    report = (result.output / "report.md").read_text()
+    pairs = result.pairwise[result.pairwise["metric"] == "ndcg@10"]
+    best = pairs["best"].iloc[0]
+    conclusion = next(line for line in report.splitlines() if line.startswith("**Conclusion"))
+    assert f"On ndcg@10 the best model is **{best}**" in conclusion
+    beaten = pairs.loc[pairs["significant"], "model"].tolist()
+    tied = pairs.loc[~pairs["significant"], "model"].tolist()
+    if beaten:
+        assert "significantly better than" in conclusion
+        assert all(name in conclusion.split("significantly better than")[1] for name in beaten)
+    for name in tied:
+        assert f"{name} (" in conclusion.split("The difference to")[1]
+    # the best mean of each metric column is bold, and only that one
+    header = next(line for line in report.splitlines() if line.startswith("| model | ndcg@10"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    rows = [line for line in report.splitlines()
+            if line.startswith("| ") and line.count("[") >= 6]
+    for position, metric in enumerate(columns):
+        if "@" not in metric:
+            continue
+        bold = [row.split("|")[1].strip() for row in rows
+                if row.split("|")[position + 1].strip().startswith("**")]
+        means = result.summary(10)[metric]
+        assert bold == [means.idxmax()], metric
+    assert "### Is the best model really better?" in report
+    page = (result.output / "report.html").read_text()
+    assert "<strong>best</strong>" in page and "<strong>Conclusion.</strong>" in page

@@ -38,3 +38,78 @@ def test_bad_space_is_named(split):
     train, valid = split
     with pytest.raises(ConfigError, match="space\\['k'\\]"):
         rs.tune(rs.ItemKNN, {"k": 10}, train, valid)
+
+
+# --------------------------------------------------------------------------- Optuna
+
+
+def test_optuna_sampler_finds_a_trial_that_is_really_best(split):
+    pytest.importorskip("optuna")
+    train, valid = split
+    space = {"similarity": ["cosine", "tfidf"], "k": {"low": 5, "high": 200, "log": True}}
+    result = rs.tune(rs.ItemKNN, space, train, valid, sampler="optuna", n_trials=6, seed=0,
+                     show_progress=False)
+    assert len(result.trials) == 6 and set(result.trials["state"]) == {"complete"}
+    assert 5 <= result.best_params["k"] <= 200 and isinstance(result.best_params["k"], int)
+    assert result.best_score == result.trials["ndcg@10"].max()
+    direct = rs.evaluate(rs.ItemKNN(**result.best_params).fit(train), valid).summary["ndcg@10"]
+    assert direct == pytest.approx(result.best_score)
+    again = rs.tune(rs.ItemKNN, space, train, valid, sampler="optuna", n_trials=6, seed=0,
+                    show_progress=False)
+    assert again.best_params == result.best_params  # seeded
+
+
+def test_optuna_prunes_iterative_trials_below_the_median(split):
+    pytest.importorskip("optuna")
+    from recsys.evaluation.tune_optuna import budgets
+
+    train, valid = split
+
+    def als(**params):
+        return rs.ALS(**{"iterations": 8, "seed": 0, **params})  # the budget may be overridden
+
+    result = rs.tune(als, {"factors": [2, 48]}, train, valid, sampler="optuna", n_trials=6,
+                     seed=0, show_progress=False)
+    trials = result.trials
+    pruned, complete = trials[trials["state"] == "pruned"], trials[trials["state"] == "complete"]
+    assert len(pruned) >= 1 and len(complete) >= 2
+    assert set(pruned["budget"]) <= set(budgets(8)[:-1])  # stopped before the full budget
+    assert set(complete["budget"]) == {8}
+    assert pruned["ndcg@10"].isna().all()
+    assert result.best_params == {"factors": 48}  # 2 factors cannot compete
+
+
+def test_optuna_space_errors_are_named(split):
+    pytest.importorskip("optuna")
+    train, valid = split
+    with pytest.raises(ConfigError, match=r"space\['k'\]: a range needs low and high"):
+        rs.tune(rs.ItemKNN, {"k": {"low": 5}}, train, valid, sampler="optuna")
+    with pytest.raises(ConfigError, match="sampler"):
+        rs.tune(rs.ItemKNN, {"k": [5]}, train, valid, sampler="bayes")
+
+
+def test_the_runner_accepts_an_optuna_tuning_table(tmp_path):
+    pytest.importorskip("optuna")
+    from recsys.evaluation.experiment import parse_config, run_experiment
+
+    text = """
+        k = [10]
+        n_bootstrap = 20
+        beyond = false
+        metrics = ["ndcg"]
+        [dataset]
+        name = "demo"
+        [[models]]
+        class = "ItemKNN"
+        [models.tune]
+        sampler = "optuna"
+        n_trials = 3
+        space = { k = { low = 10, high = 100 } }
+        """
+    config = parse_config(text)
+    assert config.models[0].tune["sampler"] == "optuna" and config.models[0].tune["prune"]
+    result = run_experiment(config, write=False, show_progress=False)
+    assert result.runs[0].ok and len(result.runs[0].trials) == 3
+    assert 10 <= result.runs[0].best_params[0]["k"] <= 100
+    with pytest.raises(ConfigError, match=r"models\[0\]\.tune\.space\.k.*range"):
+        parse_config(text.replace('sampler = "optuna"', 'sampler = "grid"'))

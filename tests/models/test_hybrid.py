@@ -8,7 +8,8 @@ import pytest
 
 import recsys as rs
 from recsys.errors import ChecksumError, ConfigError, UnknownIdError
-from recsys.models.hybrid import fusion_values, select_trial
+from recsys.evaluation.hybrid_weights import select_trial
+from recsys.models.hybrid import fusion_values
 
 
 class Scripted(rs.Recommender):
@@ -195,7 +196,7 @@ def test_fit_weights_picks_the_better_member():
     for user, item in valid_items.items():
         good[train.users.to_index([user])[0], train.items.to_index([item])[0]] = 1.0
     model = rs.Hybrid([Scripted(good.tolist()), Scripted((1 - good).tolist())]).fit(train)
-    model.fit_weights(valid, metric="ndcg", k=2, step=0.25)
+    rs.fit_weights(model, valid, metric="ndcg", k=2, step=0.25)
     # Any weight above 1/2 for the good member ranks the valid item first (NDCG 1); among
     # equals the most balanced vector wins.
     np.testing.assert_allclose(model.weights_, [0.75, 0.25])
@@ -239,7 +240,8 @@ def narrowing():
 def test_coverage_floor_rejects_the_fusion_that_narrows_the_catalog(narrowing):
     train, valid, members = narrowing
     columns = ["A", "B", "C", "ndcg", "coverage", "candidates"]
-    free = rs.Hybrid(members).fit(train).fit_weights(valid, k=1, step=0.5, min_coverage=None)
+    free = rs.fit_weights(rs.Hybrid(members).fit(train), valid, k=1, step=0.5,
+                          min_coverage=None)
     # The metric alone takes the uniform weights (NDCG 1, tied with A + B, more balanced)...
     np.testing.assert_allclose(free.weights_, [1 / 3, 1 / 3, 1 / 3])
     search = pd.DataFrame(free.weight_search_, columns=columns).round(4).set_index(
@@ -249,7 +251,7 @@ def test_coverage_floor_rejects_the_fusion_that_narrows_the_catalog(narrowing):
     assert search.loc[(1.0, 0.0, 0.0), ["ndcg", "coverage"]].tolist() == [0.5, 0.5714]
     assert search.loc[(0.3333, 0.3333, 0.3333), "coverage"] == 0.4286
     # With the floor, the best fusion that keeps A's coverage wins: A + C, NDCG 0.75.
-    floored = rs.Hybrid(members).fit(train).fit_weights(valid, k=1, step=0.5)
+    floored = rs.fit_weights(rs.Hybrid(members).fit(train), valid, k=1, step=0.5)
     np.testing.assert_allclose(floored.weights_, [0.5, 0.0, 0.5])
     assert floored.recommend(["u2", "u3"], k=1).to_pandas()["item"].tolist() == ["p", "x3"]
     np.testing.assert_array_equal(floored.weight_search_, free.weight_search_)
@@ -258,7 +260,7 @@ def test_coverage_floor_rejects_the_fusion_that_narrows_the_catalog(narrowing):
 def test_fit_weights_chooses_the_candidate_list_length(narrowing):
     train, valid, members = narrowing
     model = rs.Hybrid(members, candidates=5).fit(train)
-    model.fit_weights(valid, k=1, step=0.5, candidates=[1, None, 1])
+    rs.fit_weights(model, valid, k=1, step=0.5, candidates=[1, None, 1])
     lengths = model.weight_search_[:, -1]
     assert sorted(set(lengths)) == [1.0, np.inf]  # duplicates are tried once
     assert len(lengths) == 2 * 7
@@ -297,7 +299,7 @@ def test_fit_weights_arguments_are_checked(narrowing):
                             ({"min_coverage": "widest"}, "min_coverage"),
                             ({"step": 1.5}, "step"), ({"metric": "auc"}, "metric")]:
         with pytest.raises(ConfigError, match=message):
-            model.fit_weights(valid, **kwargs)
+            rs.fit_weights(model, valid, **kwargs)
     with pytest.raises(ConfigError, match="one member all the weight"):
         select_trial(np.ones(2), np.ones(2), np.zeros(2, bool))
 
@@ -308,8 +310,8 @@ def test_save_load_round_trip(shop, tmp_path):
     content = rs.ContentBased(multilabel_columns=["genres"])
     model = rs.Hybrid([rs.ItemKNN(similarity="cosine"), content], method="rrf",
                       fallback=[content, rs.Popularity(by="weight")]).fit(shop)
-    model.fit_weights(rs.Interactions.from_arrays(["u1", "u2"], ["i3", "i4"]), step=0.5,
-                      candidates=[3, None])
+    rs.fit_weights(model, rs.Interactions.from_arrays(["u1", "u2"], ["i3", "i4"]), step=0.5,
+                   candidates=[3, None])
     path = rs.save(model, tmp_path / "hybrid")
     manifest = json.loads((path / "manifest.json").read_text())
     assert set(manifest["members"]) == {"model-0", "model-1", "fallback-1"}
