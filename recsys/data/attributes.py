@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.errors import ColumnError, ConfigError
+from recsys.errors import ColumnError, ConfigError, FilterError
 
 LOGICAL = ("and", "or", "not")
 SET = "set"
@@ -43,10 +43,6 @@ MEMBERSHIP = ("in", "not_in")
 MAX_DEPTH = 16
 MAX_NODES = 1000
 MAX_LIST = 100_000
-
-
-class FilterError(ConfigError):
-    """A filter that cannot be applied: unknown attribute or set, bad operator or value."""
 
 
 def compile_filter(where: Mapping, frame: pd.DataFrame,

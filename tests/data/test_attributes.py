@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import recsys as rs
-from recsys.data.attributes import MAX_DEPTH, FilterError, align_attributes, compile_filter
+from recsys.data.attributes import MAX_DEPTH, align_attributes, compile_filter
+from recsys.errors import FilterError
 
 CATEGORIES = ["phones", "covers", "tv", "audio"]
 
