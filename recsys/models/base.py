@@ -54,6 +54,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
+from recsys.models.diversify import Diversify
 from recsys.models.results import Recommendations
 from recsys.ranking.index import Index
 from recsys.ranking.topk import PAD, Allowed, take_rows
@@ -363,6 +364,7 @@ class Recommender(abc.ABC):
         on_unknown: str = "raise",
         strict: bool = False,
         where: Mapping | None = None,
+        diversify: Diversify | None = None,
     ) -> Recommendations:
         """Top-k items for each user.
 
@@ -397,6 +399,10 @@ class Recommender(abc.ABC):
             sets (:attr:`item_sets`), e.g. ``{"in_stock": True, "price": {"lt": 500}}``; see
             :mod:`recsys.data.attributes` for the language. Combined with ``items`` and
             ``exclude``; applied inside the ranking like an allow-list.
+        diversify : Diversify, optional
+            Re-rank each list for diversity (MMR over an attribute or item vectors, caps per
+            attribute value) from an over-fetched candidate list; see
+            :class:`~recsys.models.diversify.Diversify`.
 
         Returns
         -------
@@ -448,8 +454,11 @@ class Recommender(abc.ABC):
                 user_ids, rows, source, history_rows = (
                     user_ids[keep], rows[keep], source[keep], history_rows[keep])
         allowed = self._allowed(items, exclude, where)
+        width = k if diversify is None else diversify.candidates(k)
         positions, scores = self._rank(source, rows, history_rows, history_matrix, allowed,
-                                       k, exclude_seen)
+                                       width, exclude_seen)
+        if diversify is not None:
+            positions, scores = diversify.apply(self, positions, scores, k)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
 
     def _allowed(self, items: Iterable | None, exclude: Iterable | None,
