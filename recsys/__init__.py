@@ -35,6 +35,7 @@ from recsys.models import (
     Recommendations,
     Recommender,
     RP3beta,
+    SessionKNN,
 )
 from recsys.serving import load, save
 
@@ -55,7 +56,8 @@ def __getattr__(name: str):
 __all__ = [
     "ALS", "AssociationRules", "BPR", "ContentBased", "Diversify", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
-    "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "__version__",
+    "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "SessionKNN",
+    "__version__",
     "compare", "cross_validate", "datasets", "evaluate", "fit_weights", "load", "save", "split",
     "tune",
 ]

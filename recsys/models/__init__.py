@@ -13,7 +13,8 @@ from recsys.models.lmf import LMF
 from recsys.models.popularity import Popularity
 from recsys.models.rp3beta import RP3beta
 from recsys.models.rules import AssociationRules
+from recsys.models.sknn import SessionKNN
 
 __all__ = ["ALS", "AssociationRules", "BPR", "ContentBased", "Diversify", "EASE", "Hybrid", "LMF",
            "ItemKNN",
-           "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender"]
+           "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "SessionKNN"]

@@ -108,11 +108,15 @@ class Recommender(abc.ABC):
     - ``supports_unknown_users``: can score users absent at fit time from their history.
     - ``supports_cold_items``: can score items without interactions (from their features).
     - ``uses_item_features``: reads ``Dataset.item_features`` in ``fit``.
+    - ``uses_order``: scores a history by the order of its items (session models): a
+      ``history`` then reaches the family with each item's position (1 for the first,
+      duplicates keep their latest) as its value.
     """
 
     supports_unknown_users: ClassVar[bool] = False
     supports_cold_items: ClassVar[bool] = False
     uses_item_features: ClassVar[bool] = False
+    uses_order: ClassVar[bool] = False
 
     # Set by fit (declared, not assigned: ``is_fitted`` looks for them).
     users_: IdIndex
@@ -538,9 +542,22 @@ class Recommender(abc.ABC):
         cols = self._item_columns(frame["item"].to_numpy(), "history", strict, stacklevel=3)
         weights = (frame["weight"].to_numpy(np.float32) if "weight" in frame.columns
                    else np.ones(len(frame), np.float32))
+        user_rows = np.asarray(user_rows)
+        if self.uses_order:  # positions in the order given (by time when a frame has it)
+            order = (np.lexsort((frame["timestamp"].to_numpy(), user_rows))
+                     if "timestamp" in frame.columns else np.argsort(user_rows, kind="stable"))
+            weights = np.empty(len(frame), np.float32)
+            starts = np.searchsorted(user_rows[order], user_rows[order])
+            weights[order] = np.arange(len(frame)) - starts + 1
         known = cols >= 0
-        matrix = sp.csr_matrix((weights[known], (np.asarray(user_rows)[known], cols[known])),
+        matrix = sp.coo_matrix((weights[known], (user_rows[known], cols[known])),
                                shape=(len(user_index), len(self.items_)), dtype=np.float32)
+        if self.uses_order:  # a repeated item keeps its latest position
+            frame_known = pd.DataFrame({"r": matrix.row, "c": matrix.col, "w": matrix.data})
+            latest = frame_known.groupby(["r", "c"], sort=True)["w"].max().reset_index()
+            matrix = sp.coo_matrix((latest["w"], (latest["r"], latest["c"])),
+                                   shape=matrix.shape, dtype=np.float32)
+        matrix = matrix.tocsr()
         matrix.sum_duplicates()
         return user_index, matrix
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,9 +13,6 @@ import pandas as pd
 from recsys._checks import check_int, check_real
 from recsys.errors import ConfigError, FilterError
 from recsys.ranking.rerank import cap_per_group, mmr
-
-if TYPE_CHECKING:
-    from recsys.models.base import Recommender
 
 
 @dataclass(frozen=True)
@@ -58,7 +55,7 @@ class Diversify:
         """How many candidates to rank for lists of ``k``."""
         return check_int("fetch", self.fetch) * k
 
-    def apply(self, model: Recommender, positions: np.ndarray, scores: np.ndarray,
+    def apply(self, model: Any, positions: np.ndarray, scores: np.ndarray,
               k: int) -> tuple[np.ndarray, np.ndarray]:
         """The re-ranked top ``k`` of ranked candidates of ``model``."""
         lambda_ = check_real("lambda_", self.lambda_)
