@@ -20,6 +20,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check recsys tests benchmarks
+	$(BIN)/mypy recsys
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py

@@ -165,7 +165,7 @@ def prepare(label: str, inter: rs.Interactions, support: float, confidence: floa
             return rule_set(table["antecedents"], table["consequents"], False)
         return ours
     counts = np.bincount(matrix.indices, minlength=m)
-    frequent = np.flatnonzero(counts >= rs.models.rules.support_count(support, n))
+    frequent = np.flatnonzero(counts >= rs.models.rule_mining.support_count(support, n))
     columns = np.arange(m) if label == "mlxtend fpgrowth" and max_len == 2 else frequent
     frame = onehot_frame(matrix, columns)
     names = inter.items.ids[columns]

@@ -27,6 +27,7 @@ from recsys.models import (
     LMF,
     AssociationRules,
     ContentBased,
+    Diversify,
     Hybrid,
     ItemKNN,
     LightFM,
@@ -52,7 +53,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",
+    "ALS", "AssociationRules", "BPR", "ContentBased", "Diversify", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "__version__",
     "compare", "cross_validate", "datasets", "evaluate", "fit_weights", "load", "save", "split",

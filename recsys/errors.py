@@ -51,5 +51,10 @@ class ConfigError(RecsysError, ValueError):
     """A hyperparameter, argument or configuration value is invalid."""
 
 
+class FilterError(ConfigError):
+    """A ``where=`` filter that cannot be applied: an unknown attribute or item set, an unknown
+    operator, or a value of the wrong type for its column (named by its path in the filter)."""
+
+
 class RecsysWarning(UserWarning):
     """Input was used only in part (for example unknown items dropped from a history)."""

@@ -224,11 +224,11 @@ def temporal(
         how = f"temporal per user, test_size={test_size}"
     else:
         rows, cols, _ = inter.entries()
-        n_test = int(_round_half_up(np.array(test_size * inter.nnz)))
+        n_total = int(_round_half_up(np.array(test_size * inter.nnz)))
         order = np.lexsort((cols, rows, times))
         test_mask = np.zeros(inter.nnz, dtype=bool)
-        test_mask[order[inter.nnz - n_test:]] = True
-        cut = times[order[inter.nnz - n_test]] if n_test else None
+        test_mask[order[inter.nnz - n_total:]] = True
+        cut = times[order[inter.nnz - n_total]] if n_total else None
         how = f"temporal global cut, test_size={test_size}, cut at timestamp {cut}"
     return _split(inter, test_mask, how)
 

@@ -111,7 +111,7 @@ def _diagnose(text: str, file: Path, sep: str, quoting: int, dtypes: Mapping[str
 
     Only runs after the fast reader failed, so its slowness does not matter.
     """
-    lines = csv.reader(text.split("\n"), delimiter=sep, quoting=quoting)
+    lines = csv.reader(text.split("\n"), delimiter=sep, quoting=quoting)  # type: ignore[arg-type]
     line_no = 0
     if names is None:
         names = next(lines, [])

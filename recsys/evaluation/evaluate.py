@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,7 @@ def evaluate(
     item_features: Any = None,
     relevance_threshold: float | None = None,
     gains: str = "binary",
+    recommend_options: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Score a fitted model on held-out interactions by ranking the whole catalog.
 
@@ -133,6 +134,10 @@ def evaluate(
     gains : {"binary", "linear", "exponential"}
         Gains of ``ndcg`` from the test weights (see :func:`recsys.evaluation.metrics.ndcg`);
         the other metrics count relevant items.
+    recommend_options : dict, optional
+        Keyword arguments for every ``model.recommend`` call: ``where=`` filters,
+        ``diversify=`` re-ranking, ``items`` / ``exclude`` lists. The lists are scored as
+        served, so their cost in accuracy shows.
 
     Returns
     -------
@@ -163,7 +168,8 @@ def evaluate(
     starts = range(0, len(user_ids), USERS_PER_CALL)
     for start in progress(starts, desc=f"evaluate {type(model).__name__}", unit="batch",
                       disable=not show_progress):
-        recs = model.recommend(user_ids[start:start + USERS_PER_CALL], k=width)
+        recs = model.recommend(user_ids[start:start + USERS_PER_CALL], k=width,
+                               **(recommend_options or {}))
         recommended[start:start + USERS_PER_CALL] = recs.positions
     values = kernels.compute(recommended, relevant, metrics=list(metrics), k=cutoffs,
                              gains=gains)

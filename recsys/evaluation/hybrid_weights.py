@@ -18,15 +18,13 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation import metrics as kernels
 from recsys.models.base import SCORE_BLOCK_CELLS
-from recsys.models.hybrid import Hybrid, weighted_sum
-from recsys.models.topk import PAD, take_rows, top_k
+from recsys.models.hybrid import Hybrid, Query, weighted_sum
+from recsys.ranking.topk import PAD, take_rows, top_k
 
 LOG = logging.getLogger("recsys")
 
 # Floors fit_weights can put on the catalog coverage of the fusion it chooses.
 COVERAGE_FLOORS = ("best_member",)
-# The Hybrid's query kind for users known at fit time.
-_KNOWN_USERS = "known"
 
 __all__ = ["COVERAGE_FLOORS", "fit_weights", "select_trial"]
 
@@ -218,7 +216,7 @@ def _search(hybrid: Hybrid, users: np.ndarray, relevant: sp.csr_matrix, grid: np
         rows = users[start:start + batch]
         seen = take_rows(hybrid.user_items_, rows)
         for d, depth in enumerate(depths):
-            values = hybrid._member_values(_KNOWN_USERS, rows, seen, None, depth, everyone)
+            values = hybrid._member_values(Query.KNOWN, rows, seen, None, depth, everyone)
             for t, weights in enumerate(grid):
                 top, _ = top_k(weighted_sum(values, weights, seen.shape), k, seen)
                 per_user = kernels.compute(top, relevant[start:start + batch], [metric],

@@ -15,7 +15,8 @@ from recsys._checks import check_int, check_real
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import DataError
-from recsys.models.factors import FactorModel, blas_threads
+from recsys.models.factors import FactorModel
+from recsys.ranking import blas_threads
 
 
 class ALS(FactorModel):
@@ -60,9 +61,9 @@ class ALS(FactorModel):
         Threads for training and for scoring (BLAS); 0 uses every core.
     index : {"exact", "hnsw"}
         Ranking of users with a vector: exact (a matrix product and top-k) or approximate
-        through an :class:`recsys.index.HNSWIndex` over the item factors.
+        through an :class:`recsys.ranking.HNSWIndex` over the item factors.
     index_params : dict, optional
-        Keyword arguments of :class:`recsys.index.HNSWIndex` (``M``, ``ef_construction``,
+        Keyword arguments of :class:`recsys.ranking.HNSWIndex` (``M``, ``ef_construction``,
         ``ef_search``).
 
     Attributes
@@ -176,7 +177,7 @@ class ALS(FactorModel):
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None,
                  show_progress: bool = False) -> None:
         super()._restore(derived, show_progress)
-        self._solver = None
+        self._solver: Any = None
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """User vectors from interaction rows: the exact ALS user step on the fixed items."""

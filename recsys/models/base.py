@@ -1,18 +1,44 @@
-"""The ranking interface every model family implements: ``Recommender`` and its results.
+"""The ranking interface every model family implements: ``Recommender``.
 
-A family subclasses :class:`Recommender` and implements ``_fit`` and one way of scoring:
+The public methods here do everything once for all families: validation, id mapping, the
+unknown-user policy, seen-item filtering, allow/deny lists, batching and top-k (through
+:mod:`recsys.ranking`). A family implements a few hooks:
 
-- ``_score_history(history, item_cols)``: scores from users' interaction rows. Families that
-  score from history alone (item-kNN, EASE, popularity) implement only this and get fold-in of
-  unknown users for free; set ``supports_unknown_users = True``.
-- ``_score(user_rows, item_cols)``: scores for users known at fit time (factor models).
+Required
+    ``_fit(interactions, dataset, show_progress)``
+        Learn from the training data; set learned state as attributes ending in ``_``.
+        Runs on a fresh copy of the model (see :meth:`Recommender.fit`), after the base has
+        set ``users_``, ``items_``, ``user_items_`` and ``item_popularity_``.
+    ``_score_history(history, item_cols)`` or ``_score(user_rows, item_cols)``
+        Dense float scores (n_queries, n_columns) over ``item_cols`` (sorted item
+        positions; None: every item). ``_score_history`` scores users given as interaction
+        rows over the training items (a CSR matrix): a family that implements it folds in
+        unknown users for free and sets ``supports_unknown_users = True``. ``_score``
+        scores training users by row; by default it is ``_score_history`` of their
+        training rows.
 
-The public methods here do everything else once for all families: validation, id mapping,
-unknown-user policy, seen-item filtering, allow/deny lists, batching and top-k.
+Optional
+    ``_similar_items(item_rows, item_cols)``
+        Dense item-item scores; by default cosine over the training interactions.
+    ``_basket_scores(basket, item_cols, **options)``
+        Scores of one basket (a one-row CSR); by default the basket folded in as a user, or
+        the sum of its items' similar-item scores. ``options`` are the keyword arguments a
+        family adds to :meth:`Recommender.recommend_for_basket`.
+    ``_search_index()`` and ``_query_vectors(source, user_rows, seen)``
+        Vector families rank through an :class:`~recsys.ranking.Index` over item vectors
+        instead of dense scores: the index, and the queries' vectors.
+    ``_fallback_scores(n_rows, item_cols)``
+        The ranking of users nothing is known about; by default item popularity.
+    ``_restore(derived)`` and ``_derived_arrays()``
+        Rebuild state derived from the learned arrays after ``fit`` and after loading; save
+        derived state that is slow to rebuild (an ANN graph).
 """
 
 from __future__ import annotations
 
+import abc
+import copy
+import enum
 import inspect
 import warnings
 from collections.abc import Iterable, Mapping
@@ -23,19 +49,33 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int
+from recsys.data.attributes import ItemSets, align_attributes, compile_filter
 from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
-from recsys.models.topk import PAD, take_rows, top_k_columns
+from recsys.models.diversify import Diversify
+from recsys.models.results import Recommendations
+from recsys.ranking.index import Index
+from recsys.ranking.topk import PAD, Allowed, take_rows
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
 # Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
 SCORE_BLOCK_CELLS = 1 << 24
-
-_KNOWN, _HISTORY, _FALLBACK = 0, 1, 2
+# Queries per index search call: bounds the (queries x over-fetch) candidate arrays.
+INDEX_BATCH = 4096
 
 _REGISTRY: dict[str, type[Recommender]] = {}
+
+__all__ = ["Recommendations", "Recommender", "Source", "registered_models"]
+
+
+class Source(enum.IntEnum):
+    """How a query is scored; an int enum so that a batch's sources are one numpy array."""
+
+    KNOWN = 0  # a user seen in training, scored from the model's state
+    HISTORY = 1  # a user folded in from a history given with the request
+    FALLBACK = 2  # nothing to go on (or a family that cannot fold in): the fallback ranking
 
 
 def registered_models() -> dict[str, type[Recommender]]:
@@ -45,92 +85,9 @@ def registered_models() -> dict[str, type[Recommender]]:
     return dict(_REGISTRY)
 
 
-class Recommendations:
-    """Ranked lists for a batch of queries (users, items or baskets), with external ids.
-
-    Parameters
-    ----------
-    keys : array-like
-        The query ids, one per row.
-    positions : numpy.ndarray of int, shape (n_queries, k)
-        Item positions in ``item_index``; ``-1`` pads lists shorter than k.
-    scores : numpy.ndarray, shape (n_queries, k)
-        Scores, NaN where padded.
-    item_index : IdIndex
-        Maps positions to external item ids.
-    key_name : str
-        Name of the query column in :meth:`to_pandas`: "user", "query_item" (similar items:
-        distinct from the result column "item") or "basket".
-
-    Examples
-    --------
-    >>> recs = Recommendations(["u1"], np.array([[1, 0]]), np.array([[0.9, 0.1]]),
-    ...                        IdIndex(["a", "b"]))
-    >>> recs["u1"]
-    ['b', 'a']
-    >>> recs.to_pandas().columns.tolist()
-    ['user', 'item', 'score', 'rank']
-    """
-
-    def __init__(
-        self,
-        keys: Any,
-        positions: np.ndarray,
-        scores: np.ndarray,
-        item_index: IdIndex,
-        key_name: str = "user",
-    ) -> None:
-        self.keys = as_id_array(keys)
-        self.positions = np.asarray(positions, dtype=np.int64)
-        self.scores = np.asarray(scores, dtype=np.float32)
-        self.item_index = item_index
-        self.key_name = key_name
-
-    @property
-    def k(self) -> int:
-        return self.positions.shape[1]
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __iter__(self):
-        return iter(self.keys)
-
-    def __getitem__(self, key: Any) -> list:
-        """The recommended item ids for one query key, best first."""
-        matches = np.flatnonzero(pd.Index(self.keys) == key) if len(self.keys) else []
-        if len(matches) == 0:
-            raise UnknownIdError(f"{self.key_name} {key!r} is not in these recommendations", [key])
-        row = self.positions[matches[0]]
-        return self.item_index.to_ids(row[row != PAD]).tolist()
-
-    def to_pandas(self) -> pd.DataFrame:
-        """Long format: one row per (query, item) with its score and 1-based rank."""
-        valid = self.positions != PAD
-        query_rows, ranks = np.nonzero(valid)
-        return pd.DataFrame({
-            self.key_name: self.keys[query_rows],
-            "item": self.item_index.to_ids(self.positions[valid]),
-            "score": self.scores[valid],
-            "rank": ranks + 1,
-        })
-
-    def to_dict(self) -> dict:
-        """``{key: [(item, score), ...]}`` in rank order."""
-        out: dict = {}
-        for key, row, scores in zip(self.keys.tolist(), self.positions, self.scores, strict=True):
-            valid = row != PAD
-            out[key] = list(zip(self.item_index.to_ids(row[valid]).tolist(),
-                                scores[valid].tolist(), strict=True))
-        return out
-
-    def __repr__(self) -> str:
-        return f"Recommendations({len(self)} {self.key_name}s x k={self.k})"
-
-    def _repr_html_(self) -> str:
-        from recsys._display import recommendations_html  # notebook display only
-
-        return recommendations_html(self)
+def as_scores(block: np.ndarray) -> np.ndarray:
+    """A family's scores as ranked and returned: float32 (ties at float32 go by item)."""
+    return np.asarray(block, dtype=np.float32)
 
 
 def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset | None]:
@@ -142,8 +99,9 @@ def as_interactions(data: Interactions | Dataset) -> tuple[Interactions, Dataset
     raise DataError(f"fit expects an Interactions or a Dataset, got {type(data).__name__}")
 
 
-class Recommender:
-    """Base class of all recommenders. See the module docstring for what a family implements.
+class Recommender(abc.ABC):
+    """Base class of all recommenders. See the module docstring for the hooks a family
+    implements.
 
     Capability flags (class attributes) drive the generic logic:
 
@@ -156,19 +114,68 @@ class Recommender:
     supports_cold_items: ClassVar[bool] = False
     uses_item_features: ClassVar[bool] = False
 
+    # Set by fit (declared, not assigned: ``is_fitted`` looks for them).
+    users_: IdIndex
+    items_: IdIndex
+    user_items_: sp.csr_matrix
+    item_popularity_: np.ndarray
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        scores = any(getattr(cls, hook) is not getattr(Recommender, hook)
+                     for hook in ("_score", "_score_history"))
+        if not scores:
+            raise TypeError(f"{cls.__name__} must implement _score_history or _score")
         _REGISTRY[cls.__name__] = cls
 
+    # ------------------------------------------------------------------ hooks
+    @abc.abstractmethod
+    def _fit(self, interactions: Interactions, dataset: Dataset | None,
+             show_progress: bool) -> None:
+        """Learn from the training data (see the module docstring)."""
+
+    def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        return self._score_history(take_rows(self.user_items_, user_rows), item_cols)
+
+    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} cannot score from a history")
+
+    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        binary = self.user_items_.astype(bool).astype(np.float32).tocsc()
+        norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+        normalized = binary @ sp.diags(1.0 / np.maximum(norms, 1e-12))
+        columns = normalized if item_cols is None else normalized[:, item_cols]
+        return (normalized[:, item_rows].T @ columns).toarray()
+
+    def _basket_scores(self, basket: sp.csr_matrix, item_cols: np.ndarray | None,
+                       **options: Any) -> np.ndarray:
+        if options:
+            raise ConfigError(f"recommend_for_basket of {type(self).__name__} takes no "
+                              f"argument {sorted(options)[0]!r}")
+        if self.supports_unknown_users:
+            return self._score_history(basket, item_cols)
+        return self._similar_items(basket.indices, item_cols).sum(axis=0, keepdims=True)
+
+    def _search_index(self) -> Index | None:
+        return None
+
+    def _query_vectors(self, source: Source, user_rows: np.ndarray,
+                       seen: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no query vectors")
+
+    def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
+        popularity = self.item_popularity_
+        if item_cols is not None:
+            popularity = popularity[item_cols]
+        return np.broadcast_to(popularity, (n_rows, len(popularity)))
+
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
-        """Rebuild state derived from the learned arrays, after ``fit`` and after
-        :func:`recsys.load`. ``derived`` holds what :meth:`_derived_arrays` returned when
-        the model was saved (None after ``fit``); a family uses it to skip a slow rebuild."""
+        """Rebuild state derived from the learned arrays; ``derived`` holds what
+        :meth:`_derived_arrays` returned when the model was saved (None after ``fit``).
+        Nothing to rebuild by default."""
+        return None
 
     def _derived_arrays(self) -> dict[str, np.ndarray]:
-        """Derived state worth saving beside the learned arrays because it is slow to
-        rebuild (an ANN graph): plain numeric arrays by name, handed back to :meth:`_restore`
-        on loading. Nothing by default."""
         return {}
 
     # ------------------------------------------------------------------ parameters
@@ -204,6 +211,10 @@ class Recommender:
     def fit(self, data: Interactions | Dataset, show_progress: bool = False) -> Recommender:
         """Learn from interactions (or a Dataset, for families that use side features).
 
+        The fit is transactional: the new state is built on a copy of the model and
+        assigned in one step at the end, so a fit that fails (bad parameters, bad data, an
+        interrupt) leaves a previously fitted model exactly as it was, still answering.
+
         Parameters
         ----------
         data : Interactions or Dataset
@@ -213,22 +224,115 @@ class Recommender:
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+        >>> model = rs.ItemKNN(k=5).fit(inter)
+        >>> try:
+        ...     model.set_params(k=-1).fit(inter)
+        ... except rs.errors.ConfigError:
+        ...     pass
+        >>> model.recommend(["u2"], k=1)["u2"]  # still the model fitted with k=5
+        ['b']
         """
         interactions, dataset = as_interactions(data)
         if interactions.nnz == 0:
             raise DataError("cannot fit on interactions with no stored entries")
-        self.users_ = interactions.users
-        self.items_ = interactions.items
-        self.user_items_ = interactions.matrix
-        # Users per item: the fallback ranking for users no family can score.
-        self.item_popularity_ = np.bincount(
-            interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
-        self._fit(interactions, dataset, show_progress)
+        members = self._submodels()
+        saved = [dict(member.__dict__) for member in members]
+        fresh = copy.copy(self)
+        fresh.__dict__ = {name: getattr(self, name) for name in self._param_names()}
+        try:
+            fresh.users_ = interactions.users
+            fresh.items_ = interactions.items
+            fresh.user_items_ = interactions.matrix
+            # Users per item: the fallback ranking for users no family can score.
+            fresh.item_popularity_ = np.bincount(
+                interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
+            fresh._fit(interactions, dataset, show_progress)
+            self._carry_item_rules(fresh)
+        except BaseException:
+            # Members (a Hybrid's) are fitted in place: put back the ones already refitted.
+            for member, state in zip(members, saved, strict=True):
+                member.__dict__ = state
+            raise
+        self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
         return self
 
-    def _fit(self, interactions: Interactions, dataset: Dataset | None,
-             show_progress: bool) -> None:
-        raise NotImplementedError
+    def _submodels(self) -> list[Recommender]:
+        """Every model this one fits in place (a Hybrid's members), recursively."""
+        members = getattr(self, "_members", None)
+        if members is None:
+            return []
+        out: list[Recommender] = []
+        for member in members().values():
+            out += [member, *member._submodels()]
+        return out
+
+    def _carry_item_rules(self, fresh: Recommender) -> None:
+        """Item attributes and named sets outlive a refit: realigned to the new items."""
+        table = self.__dict__.get("_item_table")
+        sets = self.__dict__.get("_item_sets")
+        if table is not None:
+            fresh.set_item_attributes(table)
+        for name, ids in ({} if sets is None else sets).items():
+            fresh.item_sets[name] = ids
+
+    # ------------------------------------------------------------------ item rules
+    def set_item_attributes(self, frame: pd.DataFrame) -> Recommender:
+        """Attach item attributes for ``where=`` filters; no refit needed.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Indexed by item id, one column per attribute (category, brand, price,
+            in_stock, valid_until, ...). Replaces any table attached before. Items of the
+            model missing from it hold missing values (they satisfy no condition); rows of
+            ids the model does not know are ignored. Kept across refits.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import pandas as pd, recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "c"])
+        >>> model = rs.Popularity().fit(inter)
+        >>> attributes = pd.DataFrame({"in_stock": [True, False, True]}, index=["a", "b", "c"])
+        >>> model.set_item_attributes(attributes).recommend(
+        ...     ["u2"], k=3, where={"in_stock": True})["u2"]
+        ['a']
+        """
+        self._check_fitted()
+        self._item_attributes = align_attributes(frame, self.items_.ids)
+        self._item_table = frame.copy()
+        return self
+
+    @property
+    def item_attributes(self) -> pd.DataFrame:
+        """The item attributes aligned to the model's items (no columns when none were
+        attached); see :meth:`set_item_attributes`."""
+        self._check_fitted()
+        attributes = self.__dict__.get("_item_attributes")
+        return pd.DataFrame(index=self.items_.ids) if attributes is None else attributes
+
+    @property
+    def item_sets(self) -> ItemSets:
+        """Named item sets usable as ``where={"set": name}``:
+        ``model.item_sets["in_stock"] = ids``. Kept across refits."""
+        self._check_fitted()
+        if "_item_sets" not in self.__dict__:
+            self._item_sets = ItemSets(self._item_mask)
+        return self._item_sets
+
+    def _item_mask(self, ids: np.ndarray) -> np.ndarray:
+        found = self.items_.to_index(as_id_array(ids), missing="ignore")
+        mask = np.zeros(len(self.items_), bool)
+        mask[found[found >= 0]] = True
+        return mask
 
     @property
     def is_fitted(self) -> bool:
@@ -248,23 +352,6 @@ class Recommender:
         self._check_fitted()
         return len(self.items_)
 
-    # ------------------------------------------------------------------ scoring hooks
-    def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        """Dense scores (len(user_rows), n_cols) for users known at fit time."""
-        return self._score_history(take_rows(self.user_items_, user_rows), item_cols)
-
-    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
-        """Dense scores for users given as interaction rows over the training items."""
-        raise NotImplementedError(f"{type(self).__name__} cannot score from a history")
-
-    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        """Dense item-item similarities; by default cosine over the training interactions."""
-        binary = self.user_items_.astype(bool).astype(np.float32).tocsc()
-        norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
-        normalized = binary @ sp.diags(1.0 / np.maximum(norms, 1e-12))
-        columns = normalized if item_cols is None else normalized[:, item_cols]
-        return (normalized[:, item_rows].T @ columns).toarray()
-
     # ------------------------------------------------------------------ public ranking
     def recommend(
         self,
@@ -276,6 +363,8 @@ class Recommender:
         history: Mapping | pd.DataFrame | None = None,
         on_unknown: str = "raise",
         strict: bool = False,
+        where: Mapping | None = None,
+        diversify: Diversify | None = None,
     ) -> Recommendations:
         """Top-k items for each user.
 
@@ -297,13 +386,23 @@ class Recommender:
             Interactions of users to score from this history instead of the model's state
             (fold-in). Families that cannot fold in treat these users as unknown and use the
             history only to exclude seen items. Items unknown to the model are ignored and
-            listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``).
+            listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``); a
+            history with no known item is no evidence, and its user is treated as unknown.
         on_unknown : {"raise", "skip", "fallback"}
             Unknown users (not in training, not foldable): raise an error naming them, leave
             them out of the result, or give them the most popular items.
         strict : bool
             Raise instead of warning when ``history`` holds items unknown to the model. The
             allow/deny lists are filters, not evidence, and never raise for unknown items.
+        where : mapping, optional
+            A filter over the item attributes (:meth:`set_item_attributes`) and named item
+            sets (:attr:`item_sets`), e.g. ``{"in_stock": True, "price": {"lt": 500}}``; see
+            :mod:`recsys.data.attributes` for the language. Combined with ``items`` and
+            ``exclude``; applied inside the ranking like an allow-list.
+        diversify : Diversify, optional
+            Re-rank each list for diversity (MMR over an attribute or item vectors, caps per
+            attribute value) from an over-fetched candidate list; see
+            :class:`~recsys.models.diversify.Diversify`.
 
         Returns
         -------
@@ -335,15 +434,18 @@ class Recommender:
         check_choice("on_unknown", on_unknown, UNKNOWN_POLICIES)
         user_ids = as_id_array(users)
         rows = self.users_.to_index(user_ids, missing="ignore")
-        source = np.where(rows >= 0, _KNOWN, _FALLBACK)
+        source = np.where(rows >= 0, Source.KNOWN, Source.FALLBACK)
         history_rows = np.full(len(user_ids), -1, np.int64)
         history_matrix = None
         if history is not None:
             history_users, history_matrix = self._history_matrix(history, strict)
             history_rows = history_users.to_index(user_ids, missing="ignore")
             if self.supports_unknown_users:
-                source[history_rows >= 0] = _HISTORY
-        unknown = (source == _FALLBACK)
+                # A history without a known item carries no preference: the fallback ranks it.
+                given = history_rows >= 0
+                given[given] = np.diff(history_matrix.indptr)[history_rows[given]] > 0
+                source[given] = Source.HISTORY
+        unknown = source == Source.FALLBACK
         if unknown.any():
             if on_unknown == "raise":
                 self.users_.to_index(user_ids[unknown], what="user")
@@ -351,24 +453,30 @@ class Recommender:
                 keep = ~unknown
                 user_ids, rows, source, history_rows = (
                     user_ids[keep], rows[keep], source[keep], history_rows[keep])
-        item_cols = self._allowed_columns(items, exclude)
-        positions, scores = self._rank(rows, history_rows, history_matrix, source, item_cols,
-                                       k, exclude_seen)
+        allowed = self._allowed(items, exclude, where)
+        width = k if diversify is None else diversify.candidates(k)
+        positions, scores = self._rank(source, rows, history_rows, history_matrix, allowed,
+                                       width, exclude_seen)
+        if diversify is not None:
+            positions, scores = diversify.apply(self, positions, scores, k)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
 
-    def _allowed_columns(self, items: Iterable | None,
-                         exclude: Iterable | None) -> np.ndarray | None:
-        if items is None and exclude is None:
-            return None
-        allowed = np.ones(len(self.items_), bool)
+    def _allowed(self, items: Iterable | None, exclude: Iterable | None,
+                 where: Mapping | None = None) -> Allowed:
+        """The allow-list, deny-list and filter as the ranking applies them."""
+        if items is None and exclude is None and where is None:
+            return Allowed.everything()
+        mask = (np.ones(len(self.items_), bool) if where is None else
+                compile_filter(where, self.item_attributes, self.item_sets.masks()))
         if items is not None:
-            allowed[:] = False
+            listed = np.zeros(len(self.items_), bool)
             found = self.items_.to_index(as_id_array(items), missing="ignore")
-            allowed[found[found >= 0]] = True
+            listed[found[found >= 0]] = True
+            mask &= listed
         if exclude is not None:
             found = self.items_.to_index(as_id_array(exclude), missing="ignore")
-            allowed[found[found >= 0]] = False
-        return np.flatnonzero(allowed)
+            mask[found[found >= 0]] = False
+        return Allowed.of(mask)
 
     def _item_columns(self, ids: Any, where: str, strict: bool,
                       stacklevel: int = 2) -> np.ndarray:
@@ -438,86 +546,74 @@ class Recommender:
 
     def _rank(
         self,
+        source: np.ndarray,
         rows: np.ndarray,
         history_rows: np.ndarray,
-        history_matrix: sp.csr_matrix | None,
-        source: np.ndarray,
-        item_cols: np.ndarray | None,
+        history: sp.csr_matrix | None,
+        allowed: Allowed,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Positions and scores of the top k for queries grouped by how they are scored."""
+        """Positions and scores of the top k, queries ranked in batches of one source."""
         n_queries = len(rows)
-        n_cols = len(self.items_) if item_cols is None else len(item_cols)
-        batch = self._rank_batch_rows(n_cols)
-        kinds = np.flatnonzero(np.bincount(source, minlength=3))
-        if len(kinds) == 1 and n_queries <= batch:  # one request: no gathering, no copies
-            return self._rank_chunk(int(kinds[0]), np.arange(n_queries), rows, history_rows,
-                                    history_matrix, item_cols, k, exclude_seen)
+        n_cols = len(self.items_) if allowed.columns is None else len(allowed.columns)
+        index = self._search_index()
+        batch = INDEX_BATCH if index is not None else max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
+        present = np.flatnonzero(np.bincount(source, minlength=len(Source)))
+        if len(present) == 1 and n_queries <= batch:  # one request: no gathering, no copies
+            everyone = np.arange(n_queries)
+            return self._rank_batch(Source(int(present[0])), everyone, rows, history_rows,
+                                    history, allowed, k, exclude_seen)
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
-        for kind in kinds.tolist():
-            members = np.flatnonzero(source == kind)
+        for code in present.tolist():
+            members = np.flatnonzero(source == code)
             for start in range(0, len(members), batch):
                 chunk = members[start:start + batch]
-                positions[chunk], scores[chunk] = self._rank_chunk(
-                    kind, chunk, rows, history_rows, history_matrix, item_cols, k, exclude_seen)
+                positions[chunk], scores[chunk] = self._rank_batch(
+                    Source(code), chunk, rows, history_rows, history, allowed, k,
+                    exclude_seen)
         return positions, scores
 
-    def _rank_chunk(
+    def _rank_batch(
         self,
-        kind: int,
+        source: Source,
         chunk: np.ndarray,
         rows: np.ndarray,
         history_rows: np.ndarray,
-        history_matrix: sp.csr_matrix | None,
-        item_cols: np.ndarray | None,
+        history: sp.csr_matrix | None,
+        allowed: Allowed,
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The top k of the queries ``chunk`` (positions into ``rows``), all of one kind."""
-        if kind == _KNOWN:
-            seen = take_rows(self.user_items_, rows[chunk])
-        elif kind == _HISTORY:
-            seen = take_rows(history_matrix, history_rows[chunk])
-        else:
-            has_history = history_rows[chunk] >= 0
-            seen = (history_matrix[np.maximum(history_rows[chunk], 0)]
-                    .multiply(has_history[:, None]).tocsr()
-                    if history_matrix is not None else
-                    sp.csr_matrix((len(chunk), len(self.items_)), dtype=np.float32))
-            return top_k_columns(self._fallback_scores(len(chunk), item_cols), k,
-                                 seen if exclude_seen else None, item_cols)
-        return self._rank_users(kind, rows[chunk], seen, item_cols, k, exclude_seen)
+        """The top k of the queries ``chunk`` (positions into ``rows``), all of ``source``:
+        through the family's index when it has one, else its dense scores."""
+        seen = self._seen_rows(source, rows[chunk], history_rows[chunk], history)
+        exclude = seen if exclude_seen else None
+        cols = allowed.columns
+        if source is Source.FALLBACK:
+            return allowed.top_k(self._fallback_scores(len(chunk), cols), k, exclude)
+        index = self._search_index()
+        if index is not None:
+            vectors = self._query_vectors(source, rows[chunk], seen)
+            return index.search_unchecked(vectors, k, exclude, allowed.positions())
+        block = (self._score(rows[chunk], cols) if source is Source.KNOWN
+                 else self._score_history(seen, cols))
+        return allowed.top_k(as_scores(block), k, exclude, overwrite=True)
 
-    def _rank_batch_rows(self, n_cols: int) -> int:
-        """Users ranked per call of :meth:`_rank_users`: a dense block of about
-        ``SCORE_BLOCK_CELLS`` scores."""
-        return max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
-
-    def _rank_users(
-        self,
-        kind: int,
-        user_rows: np.ndarray,
-        seen: sp.csr_matrix,
-        item_cols: np.ndarray | None,
-        k: int,
-        exclude_seen: bool,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top k of a batch of users known at fit time (``kind == _KNOWN``, by ``user_rows``)
-        or folded in from their ``seen`` rows (``_HISTORY``). Families with a faster search
-        than dense scores plus top-k (factor models, ANN) override this."""
-        if kind == _KNOWN:
-            block = self._score(user_rows, item_cols)
-        else:
-            block = self._score_history(seen, item_cols)
-        return top_k_columns(block, k, seen if exclude_seen else None, item_cols)
-
-    def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
-        popularity = self.item_popularity_
-        if item_cols is not None:
-            popularity = popularity[item_cols]
-        return np.broadcast_to(popularity, (n_rows, len(popularity)))
+    def _seen_rows(self, source: Source, rows: np.ndarray, history_rows: np.ndarray,
+                   history: sp.csr_matrix | None) -> sp.csr_matrix:
+        """The queries' interactions: training rows of known users, else the given history
+        (an empty row for users without one)."""
+        if source is Source.KNOWN:
+            return take_rows(self.user_items_, rows)
+        if source is Source.HISTORY:
+            return take_rows(history, history_rows)
+        if history is None:
+            return sp.csr_matrix((len(rows), len(self.items_)), dtype=np.float32)
+        has_history = history_rows >= 0
+        return take_rows(history, np.maximum(history_rows, 0)).multiply(
+            has_history[:, None]).tocsr()
 
     def similar_items(
         self,
@@ -526,6 +622,7 @@ class Recommender:
         candidates: Iterable | None = None,
         exclude: Iterable | None = None,
         on_unknown: str = "raise",
+        where: Mapping | None = None,
     ) -> Recommendations:
         """The k items most similar to each given item (the item itself excluded).
 
@@ -539,6 +636,8 @@ class Recommender:
             Deny-list.
         on_unknown : {"raise", "skip"}
             What to do with item ids the model does not know.
+        where : mapping, optional
+            A filter over item attributes and sets, as in :meth:`recommend`.
 
         Returns
         -------
@@ -552,10 +651,11 @@ class Recommender:
         rows = self.items_.to_index(item_ids, missing=on_unknown if on_unknown == "raise"
                                     else "ignore", what="item")
         item_ids, rows = item_ids[rows >= 0], rows[rows >= 0]
-        item_cols = self._allowed_columns(candidates, exclude)
+        allowed = self._allowed(candidates, exclude, where)
         itself = sp.csr_matrix((np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)),
                                shape=(len(rows), len(self.items_)))
-        top, values = top_k_columns(self._similar_items(rows, item_cols), k, itself, item_cols)
+        top, values = allowed.top_k(as_scores(self._similar_items(rows, allowed.columns)), k,
+                                    itself, overwrite=True)
         return Recommendations(item_ids, top, values, self.items_, "query_item")
 
     def recommend_for_basket(
@@ -565,6 +665,8 @@ class Recommender:
         items: Iterable | None = None,
         exclude: Iterable | None = None,
         strict: bool = False,
+        where: Mapping | None = None,
+        **options: Any,
     ) -> Recommendations:
         """Items to add to a basket, cart or session (the basket's own items excluded).
 
@@ -583,6 +685,10 @@ class Recommender:
         strict : bool
             Raise :class:`~recsys.errors.UnknownIdError` naming the basket's unknown items
             (the first few, and their count) instead of ignoring them.
+        where : mapping, optional
+            A filter over item attributes and sets, as in :meth:`recommend`.
+        **options
+            Family-specific scoring options (``metric=`` for :class:`AssociationRules`).
 
         Returns
         -------
@@ -603,12 +709,10 @@ class Recommender:
         self._check_fitted()
         k = check_int("k", k)
         found, row = self._basket_row(basket, strict)
-        item_cols = self._allowed_columns(items, exclude)
+        allowed = self._allowed(items, exclude, where)
         if len(found) == 0:
-            block = self._fallback_scores(1, item_cols)
-        elif self.supports_unknown_users:
-            block = self._score_history(row, item_cols)
+            block = self._fallback_scores(1, allowed.columns)
         else:
-            block = self._similar_items(found, item_cols).sum(axis=0, keepdims=True)
-        top, values = top_k_columns(block, k, row, item_cols)
+            block = self._basket_scores(row, allowed.columns, **options)
+        top, values = allowed.top_k(as_scores(block), k, row)
         return Recommendations([0], top, values, self.items_, "basket")

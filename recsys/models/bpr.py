@@ -38,9 +38,9 @@ class BPR(FactorModel):
         Training threads (0: every core); also BLAS threads when scoring. Training is
         deterministic for a seed only with ``threads=1`` (Hogwild updates otherwise).
     index : {"exact", "hnsw"}
-        Ranking through exact products or an :class:`recsys.index.HNSWIndex`.
+        Ranking through exact products or an :class:`recsys.ranking.HNSWIndex`.
     index_params : dict, optional
-        Keyword arguments of :class:`recsys.index.HNSWIndex`.
+        Keyword arguments of :class:`recsys.ranking.HNSWIndex`.
 
     Notes
     -----

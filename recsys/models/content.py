@@ -133,7 +133,7 @@ class ContentBased(Recommender):
     Scoring is exact: one sparse product builds the batch's user profiles, a second one their
     scores against every item, so a batch costs O(nnz(profiles) x avg items per feature).
     Memory is O(nnz(item_profiles_)). Catalogues of millions of items with long texts are
-    better served by an embedding model behind an ANN index (:mod:`recsys.index`).
+    better served by an embedding model behind an ANN index (:mod:`recsys.ranking`).
 
     Examples
     --------

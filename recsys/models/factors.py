@@ -20,21 +20,11 @@ from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
-from recsys.index._threads import blas_threads
-from recsys.models.base import _HISTORY, _KNOWN, SCORE_BLOCK_CELLS, Recommender
-from recsys.models.topk import PAD, block_size, take_rows
+from recsys.models.base import Recommender, Source
+from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
 INDEXES = ("exact", "hnsw")
 WEIGHTINGS = ("auto", "binary", "raw", "log", "bm25")
-# Queries per ANN search call: bounds the (queries x over-fetch) candidate arrays.
-ANN_BATCH = 4096
-# Unit roundoff of float32: bounds how far a float32 product can stray from the float64 one.
-F32_UNIT = 2.0 ** -24
-# Rows per score block of the exact search, at least: the product streams the whole item
-# matrix once per block, and with fewer rows it is bound by memory, not arithmetic, on large
-# catalogs (1M items: 16 rows ran at 0.8x raw implicit, 64 rows at 1.15x). The block then
-# exceeds SCORE_BLOCK_CELLS: 64 x n_items float32, 256 MB at 1M items.
-EXACT_MIN_ROWS = 64
 # "auto" weighting: values that look like ratings (small numbers on a half-point grid) say the
 # user consumed the item, not how much; anything wider (play counts, seconds) is log-scaled.
 RATING_MAX = 10.0
@@ -117,6 +107,18 @@ class FactorModel(Recommender):
     # Labels of trailing factor columns that are biases (implicit appends them for BPR/LMF).
     bias_columns: ClassVar[tuple[str, ...]] = ()
 
+    # Hyperparameters every factor family takes (set by the subclass's constructor).
+    threads: int
+    seed: int
+    index: str
+    index_params: dict | None
+    weighting: str
+    bm25_k1: float
+    bm25_b: float
+    # Learned state.
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+
     # ------------------------------------------------------------------ fitting
     def _fit(self, interactions: Interactions, dataset: Dataset | None,
              show_progress: bool) -> None:
@@ -170,21 +172,18 @@ class FactorModel(Recommender):
 
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None,
                  show_progress: bool = False) -> None:
-        """Set up the ANN index over ``item_factors_``: restored from the ``derived``
-        arrays of a saved model (no graph building), or built (after ``fit``, with a
-        progress bar under ``show_progress``)."""
-        self._ann = None
-        if self.index == "hnsw":
-            from recsys.index import HNSWIndex
-
-            ann = HNSWIndex(**{"threads": self.threads, **self._index_params()})
-            self._ann = (ann.build(self.item_factors_, show_progress) if derived is None
-                         else ann.restore(self.item_factors_, derived))
+        """Set up the index over ``item_factors_``: exact, or an HNSW graph restored from
+        the ``derived`` arrays of a saved model (no graph building) or built (after ``fit``,
+        with a progress bar under ``show_progress``)."""
+        index: Index = (HNSWIndex(**{"threads": self.threads, **self._index_params()})
+                        if self.index == "hnsw" else ExactIndex(threads=self.threads))
+        self._index = (index.build(self.item_factors_, show_progress) if derived is None
+                       else index.restore(self.item_factors_, derived))
+        self._indexed_factors = self.item_factors_
 
     def _derived_arrays(self) -> dict[str, np.ndarray]:
-        """The built ANN index: loading it takes seconds where building took minutes."""
-        ann = getattr(self, "_ann", None)
-        return {} if ann is None else ann.state()
+        """The built HNSW graph: loading it takes seconds where building took minutes."""
+        return self._index.state()
 
     # ------------------------------------------------------------------ scoring
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
@@ -220,107 +219,15 @@ class FactorModel(Recommender):
         with blas_threads(self.threads):
             return normalized[item_rows] @ columns.T
 
-    # ------------------------------------------------------------------ ANN ranking
-    def _rank_batch_rows(self, n_cols: int) -> int:
-        # Both searches cut their own score blocks; this only bounds the candidate arrays.
-        return ANN_BATCH
+    # ------------------------------------------------------------------ index ranking
+    def _search_index(self) -> Index:
+        if self._indexed_factors is not self.item_factors_:  # item vectors were replaced
+            self._restore()
+        return self._index
 
-    def _rank_users(
-        self,
-        kind: int,
-        user_rows: np.ndarray,
-        seen: sp.csr_matrix,
-        item_cols: np.ndarray | None,
-        k: int,
-        exclude_seen: bool,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Search with the users' vectors: through the ANN index, or :meth:`_exact_search`
-        (float32 product, float64 rescoring of the candidates)."""
-        if kind == _HISTORY and (np.diff(seen.indptr) == 0).any():
-            # A history without a known item gives no vector to search with: those users are
-            # ranked the base's way (all scores equal, ties by item index).
-            empty = np.diff(seen.indptr) == 0
-            positions = np.full((len(user_rows), k), PAD, np.int64)
-            scores = np.full((len(user_rows), k), np.nan, np.float32)
-            for part, ranker in ((np.flatnonzero(empty), super()._rank_users),
-                                 (np.flatnonzero(~empty), self._rank_users)):
-                if len(part):
-                    positions[part], scores[part] = ranker(
-                        kind, user_rows[part], take_rows(seen, part), item_cols, k,
-                        exclude_seen)
-            return positions, scores
-        ann = getattr(self, "_ann", None)
-        search = self._exact_search if ann is None else ann.search
-        queries = self.user_factors_[user_rows] if kind == _KNOWN else self._fold_in(seen)
-        return search(queries, k, exclude=seen if exclude_seen else None, allowed=item_cols)
-
-    def _item_search_data(self) -> tuple[np.ndarray, float, np.ndarray]:
-        """The item vectors' Euclidean norms, their maximum, and a float32 copy of the vectors
-        transposed to (factors, n_items), cached per ``item_factors_`` array.
-
-        A single user's query must not pay a pass over the whole catalog for the norms, and
-        BLAS multiplies a vector by the transposed layout about twice as fast (one user at
-        100k items: 0.85 vs 1.7 ms), at the cost of a second copy of the item vectors.
-        """
-        cached = getattr(self, "_search_cache", None)
-        if cached is None or cached[0] is not self.item_factors_:
-            norms = np.sqrt(np.einsum("ij,ij->i", self.item_factors_, self.item_factors_,
-                                      dtype=np.float64))
-            transposed = np.ascontiguousarray(self.item_factors_.T, dtype=np.float32)
-            cached = (self.item_factors_, norms, float(norms.max(initial=0.0)), transposed)
-            self._search_cache = cached
-        return cached[1], cached[2], cached[3]
-
-    def _exact_search(
-        self,
-        queries: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None = None,
-        allowed: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top k by float64 scores, at the speed of a float32 product.
-
-        Scoring everything in float64 (what makes a user's scores independent of the batch)
-        costs about four times the float32 product. Instead the float32 scores pick
-        candidates: every item whose float32 score is within ``margin`` of the k-th best,
-        ``margin`` twice the worst-case float32 rounding error of an inner product
-        (``(d + 2) * 2**-24 * |user| * max |item|``), which provably holds the true top k and
-        its ties. Only those few candidates are rescored in float64 (a compiled kernel,
-        :func:`recsys.models._select.rescored_top_k`), so the result (items, order and
-        scores) is the float64 one, whatever the batch.
-
-        Memory: score blocks of ``max(64, 2**24 / n_items)`` users x n_items float32.
-        """
-        from recsys.models._select import rescored_top_k  # numba: imported on first use
-
-        items = self.item_factors_ if allowed is None else self.item_factors_[allowed]
-        n_queries, n_cols = len(queries), len(items)
-        if exclude is not None and allowed is not None:
-            exclude = exclude[:, allowed].tocsr()
-        positions = np.full((n_queries, k), PAD, np.int64)
-        scores = np.full((n_queries, k), np.nan, np.float32)
-        if n_queries == 0 or n_cols == 0:
-            return positions, scores
-        norms, top_norm, transposed = self._item_search_data()
-        if allowed is not None:
-            top_norm = float(norms[allowed].max())
-            transposed = np.ascontiguousarray(transposed[:, allowed])
-        bound = 2.0 * (items.shape[1] + 2) * F32_UNIT * 1.01 * top_norm
-        nothing = np.zeros(n_queries + 1, np.int64)
-        indptr, indices = ((nothing, nothing) if exclude is None
-                           else (exclude.indptr, exclude.indices))
-        batch = max(EXACT_MIN_ROWS, SCORE_BLOCK_CELLS // n_cols)
-        for start in range(0, n_queries, batch):
-            stop = min(start + batch, n_queries)
-            query = np.ascontiguousarray(queries[start:stop])
-            with blas_threads(self.threads):
-                block = query.astype(np.float32, copy=False) @ transposed
-            margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
-            rescored_top_k(block, query, items, indptr[start:stop + 1], indices, margin, k,
-                           block_size(n_cols, k), positions[start:stop], scores[start:stop])
-        if allowed is not None:
-            positions = np.where(positions == PAD, PAD, allowed[np.maximum(positions, 0)])
-        return positions, scores
+    def _query_vectors(self, source: Source, user_rows: np.ndarray,
+                       seen: sp.csr_matrix) -> np.ndarray:
+        return self.user_factors_[user_rows] if source is Source.KNOWN else self._fold_in(seen)
 
     # ------------------------------------------------------------------ public extras
     def _factor_frame(self, factors: np.ndarray, ids: np.ndarray, name: str) -> pd.DataFrame:

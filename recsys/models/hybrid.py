@@ -9,6 +9,7 @@ needs them).
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -22,15 +23,22 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.models.base import Recommender
 from recsys.models.popularity import Popularity
-from recsys.models.topk import PAD, mask_entries, take_rows, top_k
+from recsys.ranking.topk import PAD, excluded_mask, take_rows, top_k
 
 LOG = logging.getLogger("recsys")
 
 METHODS = ("score", "rank", "rrf")
 NORMALIZATIONS = ("minmax", "zscore", "rank")
 
-# Query kinds: users known at fit time, users given by a history, items (similar items).
-_KNOWN, _HISTORY, _ITEMS = "known", "history", "items"
+
+
+class Query(enum.Enum):
+    """What a fused score block is for: users known at fit time, users given by a history,
+    or items (similar items)."""
+
+    KNOWN = "known"
+    HISTORY = "history"
+    ITEMS = "items"
 
 
 def fusion_values(
@@ -116,7 +124,7 @@ def fusion_values(
     return np.where(candidate, z, floor[:, None])
 
 
-def weighted_sum(values: Sequence[np.ndarray | None], weights: Sequence[float],
+def weighted_sum(values: Sequence[np.ndarray | None], weights: Sequence[float] | np.ndarray,
                  shape: tuple[int, int]) -> np.ndarray:
     """The fused scores: the members' normalised values weighted, skipping members without
     values (None) or weight."""
@@ -318,18 +326,18 @@ class Hybrid(Recommender):
         return np.asarray(weights, np.float64) / total
 
     # ------------------------------------------------------------------ scoring
-    def _can_score(self, model: Recommender, kind: str) -> bool:
-        return kind != _HISTORY or model.supports_unknown_users
+    def _can_score(self, model: Recommender, kind: Query) -> bool:
+        return kind != Query.HISTORY or model.supports_unknown_users
 
-    def _raw_scores(self, model: Recommender, kind: str, query: Any,
+    def _raw_scores(self, model: Recommender, kind: Query, query: Any,
                     item_cols: np.ndarray | None) -> np.ndarray:
-        if kind == _KNOWN:
+        if kind == Query.KNOWN:
             return model._score(query, item_cols)
-        if kind == _HISTORY:
+        if kind == Query.HISTORY:
             return model._score_history(query, item_cols)
         return model._similar_items(query, item_cols)
 
-    def _member_values(self, kind: str, query: Any, excluded: sp.csr_matrix,
+    def _member_values(self, kind: Query, query: Any, excluded: sp.csr_matrix,
                        item_cols: np.ndarray | None, depth: int | None,
                        active: np.ndarray | None = None) -> list[np.ndarray | None]:
         """Each member's values normalised over its best ``depth`` candidates, fallbacks
@@ -339,16 +347,11 @@ class Hybrid(Recommender):
         n_rows = excluded.shape[0]
         columns = np.arange(self.n_items) if item_cols is None else item_cols
         cold_cols = self.item_popularity_[columns] == 0
-        if kind == _ITEMS:
+        if kind == Query.ITEMS:
             cold_rows = self.item_popularity_[query] == 0
         else:
             cold_rows = np.zeros(n_rows, bool)
-        invalid = np.zeros((n_rows, len(columns)), bool)
-        if excluded.nnz:
-            flags = np.zeros((n_rows, len(columns)))
-            mask_entries(flags, excluded if item_cols is None
-                         else sp.csr_matrix(excluded[:, item_cols]))
-            invalid = np.isneginf(flags)
+        invalid = excluded_mask(excluded, item_cols)
         fallbacks = self._fallback_list()
         cache: dict[int, np.ndarray] = {}
 
@@ -387,22 +390,23 @@ class Hybrid(Recommender):
             out.append(values)
         return out
 
-    def _fused(self, kind: str, query: Any, excluded: sp.csr_matrix,
+    def _fused(self, kind: Query, query: Any, excluded: sp.csr_matrix,
                item_cols: np.ndarray | None) -> np.ndarray:
         n_cols = self.n_items if item_cols is None else len(item_cols)
         values = self._member_values(kind, query, excluded, item_cols, self.candidates_)
         return weighted_sum(values, self.weights_, (excluded.shape[0], n_cols))
 
     def _score(self, user_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        return self._fused(_KNOWN, user_rows, take_rows(self.user_items_, user_rows), item_cols)
+        seen = take_rows(self.user_items_, user_rows)
+        return self._fused(Query.KNOWN, user_rows, seen, item_cols)
 
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
-        return self._fused(_HISTORY, history, history, item_cols)
+        return self._fused(Query.HISTORY, history, history, item_cols)
 
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         itself = sp.csr_matrix((np.ones(len(item_rows)), (np.arange(len(item_rows)), item_rows)),
                                shape=(len(item_rows), self.n_items))
-        return self._fused(_ITEMS, item_rows, itself, item_cols)
+        return self._fused(Query.ITEMS, item_rows, itself, item_cols)
 
     def _fallback_scores(self, n_rows: int, item_cols: np.ndarray | None) -> np.ndarray:
         popularity = next((f for f in self._fallback_list() if isinstance(f, Popularity)), None)

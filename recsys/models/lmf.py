@@ -42,9 +42,9 @@ class LMF(FactorModel):
     threads : int
         Training threads (0: every core); deterministic for a seed only with ``threads=1``.
     index : {"exact", "hnsw"}
-        Ranking through exact products or an :class:`recsys.index.HNSWIndex`.
+        Ranking through exact products or an :class:`recsys.ranking.HNSWIndex`.
     index_params : dict, optional
-        Keyword arguments of :class:`recsys.index.HNSWIndex`.
+        Keyword arguments of :class:`recsys.ranking.HNSWIndex`.
 
     Notes
     -----

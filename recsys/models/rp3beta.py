@@ -9,6 +9,7 @@ from recsys._checks import check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models.base import Recommender
+from recsys.ranking.topk import top_k_entries
 
 # Rows of the item x item product computed per sparse product: bounds the intermediate
 # (a block has at most this many rows x n_items entries before pruning to k per row).
@@ -20,24 +21,6 @@ def row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     sums = np.asarray(matrix.sum(axis=1)).ravel()
     inverse = np.divide(1.0, sums, out=np.zeros_like(sums, dtype=np.float64), where=sums > 0)
     return sp.csr_matrix(sp.diags(inverse) @ matrix)
-
-
-def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the k largest entries of each row (ties: lower column first); sparse throughout."""
-    matrix = sp.csr_matrix(matrix)
-    matrix.sort_indices()
-    lengths = np.diff(matrix.indptr)
-    if lengths.max(initial=0) <= k:
-        return matrix
-    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
-    # Rows stay the primary key, so the rank of an entry is its offset from the row start.
-    order = np.lexsort((matrix.indices, -matrix.data, rows))
-    rank = np.arange(matrix.nnz) - matrix.indptr[rows]
-    keep = np.sort(order[rank < k])  # back to CSR order: rows, then columns
-    kept_rows = rows[keep]
-    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(kept_rows, minlength=matrix.shape[0]), out=indptr[1:])
-    return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
 
 
 def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float, k: int,
@@ -80,7 +63,7 @@ def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float, k: int,
         rows = np.repeat(np.arange(start, stop), np.diff(block.indptr))
         block.data[block.indices == rows] = 0.0
         block.eliminate_zeros()
-        blocks.append(top_k_per_row(block, k))
+        blocks.append(top_k_entries(block, k))
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 

@@ -67,7 +67,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from recsys.errors import ConfigError, DataError, RecsysError, UnknownIdError
 from recsys.models.base import Recommendations, Recommender
-from recsys.models.topk import PAD
+from recsys.ranking import PAD
 from recsys.serving.persistence import MANIFEST, load_with_manifest
 
 logger = logging.getLogger("recsys")

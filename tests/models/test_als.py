@@ -12,6 +12,7 @@ import recsys as rs
 from recsys.data import weighting
 from recsys.errors import ConfigError, DataError, RecsysWarning, UnknownIdError
 from recsys.models.factors import bm25_rows, resolve_weighting, weigh
+from recsys.ranking import HNSWIndex
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +78,12 @@ def test_fold_in_overlaps_known_users_on_movielens(ml_split):
 def test_history_without_known_items_gets_popular_items(demo_model):
     from recsys.errors import RecsysWarning
 
+    # No known item is no evidence: the user is unknown, and the policy decides.
+    with pytest.warns(RecsysWarning, match="no-such-item"), pytest.raises(UnknownIdError):
+        demo_model.recommend(["ghost"], k=3, history={"ghost": ["no-such-item"]})
     with pytest.warns(RecsysWarning, match="no-such-item"):
-        recs = demo_model.recommend(["ghost"], k=3, history={"ghost": ["no-such-item"]})
+        recs = demo_model.recommend(["ghost"], k=3, history={"ghost": ["no-such-item"]},
+                                    on_unknown="fallback")
     popular = np.argsort(-demo_model.item_popularity_, kind="stable")[:3]
     assert recs["ghost"] == demo_model.items_.to_ids(popular).tolist()
 
@@ -223,7 +228,7 @@ def test_hnsw_index_ranks_known_users_with_exact_filters(demo, tmp_path, capsys)
     folded = ann.recommend(["n"], k=5, history={"n": list(demo.items.ids[:4])})
     assert not set(folded["n"]) & set(demo.items.ids[:4])
     loaded = rs.load(rs.save(ann, tmp_path / "als"))
-    assert loaded._ann is not None
+    assert isinstance(loaded._index, HNSWIndex)
     np.testing.assert_array_equal(loaded.recommend(users, k=10).positions,
                                   ann.recommend(users, k=10).positions)
 
@@ -282,7 +287,7 @@ def test_exact_search_on_a_wide_catalog_equals_float64_scoring():
     # Wide enough for the float32 candidate pass (>= 4096 items): results must be those of
     # scoring everything in float64 (_dot) and ranking with top_k, scores included.
     from recsys.data.ids import IdIndex
-    from recsys.models.topk import top_k
+    from recsys.ranking.topk import top_k
 
     rng = np.random.default_rng(0)
     n_users, n_items = 50, 6000

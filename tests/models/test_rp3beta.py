@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
-from recsys.models.rp3beta import rp3beta_similarity, top_k_per_row
+from recsys.models.rp3beta import rp3beta_similarity
 
 SQRT2 = np.sqrt(2.0)
 
@@ -59,12 +59,6 @@ def test_matches_dense_reference_on_random_data():
         top = top[values[top] > 0]
         np.testing.assert_allclose(got[row, top], values[top], rtol=1e-5)
         assert np.count_nonzero(got[row]) == len(top)
-
-
-def test_top_k_per_row_breaks_ties_by_column():
-    matrix = sp.csr_matrix(np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 5.0, 0.0]]))
-    np.testing.assert_array_equal(top_k_per_row(matrix, 2).toarray(),
-                                  [[0.0, 3.0, 3.0, 0.0], [0.0, 0.0, 5.0, 0.0]])
 
 
 def test_invalid_parameters_are_named(triangle):

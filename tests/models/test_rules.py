@@ -19,7 +19,7 @@ from mlxtend.preprocessing import TransactionEncoder
 
 import recsys as rs
 from recsys.errors import ConfigError, DataError, RecsysWarning, UnknownIdError
-from recsys.models import rules as rules_module
+from recsys.models import rule_mining as rules_module
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift",
            "leverage", "conviction"]

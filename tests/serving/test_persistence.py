@@ -171,7 +171,7 @@ def _hnsw_answers(model: rs.ALS) -> tuple[np.ndarray, np.ndarray]:
 def test_hnsw_graph_is_loaded_not_rebuilt(hnsw_model, tmp_path, monkeypatch):
     import faiss
 
-    from recsys.index import HNSWIndex
+    from recsys.ranking import HNSWIndex
 
     target = rs.save(hnsw_model, tmp_path / "als")
     manifest = json.loads((target / persistence.MANIFEST).read_text())
@@ -186,10 +186,10 @@ def test_hnsw_graph_is_loaded_not_rebuilt(hnsw_model, tmp_path, monkeypatch):
     monkeypatch.setattr(faiss, "deserialize_index",
                         lambda data: read.append(deserialize(data)) or read[-1])
     loaded = rs.load(target)
-    assert len(read) == 1 and loaded._ann._index is read[0]
+    assert len(read) == 1 and loaded._index._index is read[0]
 
-    graph_calls, graph_search = [], loaded._ann._graph_search
-    monkeypatch.setattr(loaded._ann, "_graph_search",
+    graph_calls, graph_search = [], loaded._index._graph_search
+    monkeypatch.setattr(loaded._index, "_graph_search",
                         lambda q, k, *rest: graph_calls.append(k) or graph_search(q, k, *rest))
     positions, scores = _hnsw_answers(loaded)
     assert graph_calls  # the graph answered, not the exact fallback

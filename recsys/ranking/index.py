@@ -1,9 +1,9 @@
-"""What every vector index shares: argument checks and the filter bookkeeping."""
+"""The index protocol and what every vector index shares: argument checks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,20 +28,84 @@ def as_vectors(values: Any, what: str, dim: int | None = None) -> np.ndarray:
     return array
 
 
+@runtime_checkable
+class Index(Protocol):
+    """What a model needs of a top-k index over item vectors.
+
+    ``build(vectors)`` indexes the rows of an (n_items, d) array; ``search(queries, k,
+    exclude=None, allowed=None)`` returns the best ``k`` items per query by inner product
+    as ``(positions, scores)`` arrays of shape (n_queries, k), sorted by score, ties by
+    position, never an excluded (CSR, queries x items) or disallowed (positions) item, and
+    never fewer than ``k`` when ``k`` valid items exist (-1 / NaN pad). ``state()`` /
+    ``restore(vectors, state)`` save and reload a built index as plain arrays.
+    ``search_unchecked`` is ``search`` for callers that pass what the checks produce
+    (C-contiguous float32 queries, a CSR ``exclude`` with sorted indices, sorted unique
+    ``allowed`` positions): models ranking one user per request skip the checks.
+    """
+
+    def build(self, vectors: Any, show_progress: bool = False) -> Index: ...
+
+    def search(self, queries: Any, k: int, exclude: sp.spmatrix | None = None,
+               allowed: Any = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def search_unchecked(self, queries: np.ndarray, k: int, exclude: sp.csr_matrix | None,
+                         allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def state(self) -> dict[str, np.ndarray]: ...
+
+    def restore(self, vectors: Any, state: Mapping[str, np.ndarray]) -> Index: ...
+
+
 class VectorIndex:
-    """Base of the indexes: ``build(vectors)`` then ``search(queries, k, ...)``.
+    """Base of the indexes: argument checks around the unchecked ``_search`` a subclass
+    implements, which models call directly with arrays they built themselves.
 
     Scores are inner products ``queries @ vectors.T``; on L2-normalized vectors that is
     cosine similarity.
-
-    An index that is slow to build can be saved and restored without rebuilding it:
-    :meth:`state` returns plain numeric arrays (what a model saves beside its vectors) and
-    :meth:`restore` turns them back into the built index.
     """
 
     _vectors: np.ndarray | None = None
 
+    @property
+    def vectors(self) -> np.ndarray:
+        """The indexed vectors (n_items, d); raises when the index is not built."""
+        self._check_built()
+        assert self._vectors is not None
+        return self._vectors
+
     def build(self, vectors: Any, show_progress: bool = False) -> VectorIndex:
+        raise NotImplementedError
+
+    def search(
+        self,
+        queries: Any,
+        k: int,
+        exclude: sp.spmatrix | None = None,
+        allowed: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` items per query.
+
+        Parameters
+        ----------
+        queries : array-like, shape (n_queries, d)
+        k : int
+        exclude : scipy.sparse matrix, shape (n_queries, n_items), optional
+            Items never to return for each query (stored entries, e.g. seen items).
+        allowed : array-like of int, optional
+            Item positions that may be returned (all if None).
+
+        Returns
+        -------
+        indices, scores : numpy.ndarray, shape (n_queries, k)
+            Sorted by score, ties by position; ``-1`` / NaN pad rows only when fewer than
+            ``k`` valid items exist.
+        """
+        return self.search_unchecked(*self._check_search(queries, k, exclude, allowed))
+
+    def search_unchecked(self, queries: np.ndarray, k: int, exclude: sp.csr_matrix | None,
+                allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` on checked arguments: C-contiguous float32 queries, a CSR
+        ``exclude`` with sorted indices, sorted unique ``allowed`` positions."""
         raise NotImplementedError
 
     def state(self) -> dict[str, np.ndarray]:

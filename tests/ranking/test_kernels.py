@@ -1,7 +1,7 @@
 import numpy as np
 
-from recsys.index._filter import keep_best
-from recsys.models.topk import PAD
+from recsys.ranking._kernels import filter_answers as keep_best
+from recsys.ranking.topk import PAD
 
 
 def _outputs(n_rows, k):

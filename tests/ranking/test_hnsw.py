@@ -9,8 +9,8 @@ import scipy.sparse as sp
 
 import recsys as rs
 from recsys.errors import DataError, NotFittedError
-from recsys.index import ExactIndex, HNSWIndex
-from recsys.index import hnsw as hnsw_module
+from recsys.ranking import ExactIndex, HNSWIndex
+from recsys.ranking import hnsw as hnsw_module
 
 
 def brute_force(vectors, queries, k, exclude=None, allowed=None):
@@ -279,3 +279,23 @@ def test_hnsw_exclusions_hold_with_unsorted_exclude_rows(medium):
     excluded = set(zip(rows.tolist(), exclude.indices.tolist(), strict=True))
     assert not any((r, c) in excluded for r, row in enumerate(found) for c in row.tolist())
     assert recall(found, truth) >= 0.9
+
+
+@pytest.mark.parametrize("share", [0.05, 0.5, 0.99])
+def test_exact_allow_lists_short_and_long_match_brute_force(share):
+    # Short lists are gathered, long ones masked in the selection: same answers.
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(3000, 8)).astype(np.float32)
+    queries = rng.normal(size=(40, 8)).astype(np.float32)
+    allowed = np.flatnonzero(rng.random(3000) < share)
+    exclude = sp.random(40, 3000, density=0.05, format="csr", random_state=6)
+    idx, scores = ExactIndex().build(vectors).search(queries, 10, exclude=exclude,
+                                                     allowed=allowed)
+    exact = queries.astype(np.float64) @ vectors.T.astype(np.float64)
+    exact[exclude.toarray() != 0] = -np.inf
+    banned = np.ones(3000, bool)
+    banned[allowed] = False
+    exact[:, banned] = -np.inf
+    expected = np.argsort(-exact, axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(idx, expected)
+    np.testing.assert_allclose(scores, np.take_along_axis(exact, expected, 1), rtol=1e-6)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from recsys.models.topk import PAD, top_k
+from recsys.ranking.topk import PAD, top_k, top_k_entries
 
 scores_strategy = hnp.arrays(
     np.float32,
@@ -61,7 +61,7 @@ def test_short_rows_are_padded():
                         elements=st.sampled_from([0.0, 1.0, 2.0])),
        data=st.data())
 def test_take_rows_equals_scipy_row_indexing(dense, data):
-    from recsys.models.topk import take_rows
+    from recsys.ranking.topk import take_rows
 
     matrix = sp.csr_matrix(dense)
     rows = np.array(data.draw(st.lists(st.integers(0, dense.shape[0] - 1), max_size=10)),
@@ -76,18 +76,6 @@ def test_take_rows_equals_scipy_row_indexing(dense, data):
     assert (taken != expected).nnz == 0
     np.testing.assert_array_equal(taken.multiply(expected).toarray(),
                                   expected.multiply(expected).toarray())
-
-
-def test_one_row_takes_the_unchecked_path_on_this_scipy():
-    from recsys.models import topk
-
-    # If a scipy release breaks the unchecked construction, the checked constructor takes
-    # over and this test says so.
-    assert topk._unchecked_matches_scipy()
-    matrix = sp.csr_matrix(np.array([[0.0, 1.0], [2.0, 0.0]], dtype=np.float32))
-    row = topk.take_rows(matrix, np.array([1]))
-    assert row.indices.base is not None  # a view on the matrix's arrays, not a copy
-    assert repr(row) == repr(matrix[[1]])
 
 
 def _stable_reference(scores, k):
@@ -123,3 +111,28 @@ def test_wide_rows_take_the_block_path_and_match_stable_sort():
         idx, val = top_k(scores.copy(), k, exclude)
         np.testing.assert_array_equal(idx, expected_idx)
         np.testing.assert_array_equal(val, expected_val)
+
+
+def test_top_k_entries_breaks_ties_by_column():
+    matrix = sp.csr_matrix(np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 5.0, 0.0]]))
+    np.testing.assert_array_equal(top_k_entries(matrix, 2).toarray(),
+                                  [[0.0, 3.0, 3.0, 0.0], [0.0, 0.0, 5.0, 0.0]])
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(scores=scores_strategy, k=st.integers(1, 15), data=st.data())
+def test_allow_lists_gathered_or_masked_match_stable_sort(scores, k, data):
+    from recsys.ranking.topk import Allowed
+
+    mask = data.draw(hnp.arrays(bool, scores.shape[1]))
+    exclude_mask = data.draw(hnp.arrays(bool, scores.shape))
+    exclude = sp.csr_matrix(exclude_mask.astype(np.float32))
+    allowed = Allowed.of(mask)
+    assert (allowed.columns is None) == (mask.sum() > len(mask) / 8)
+    block = scores if allowed.columns is None else scores[:, allowed.columns]
+    idx, val = allowed.top_k(block.copy(), k, exclude)
+    hidden = scores.copy()
+    hidden[:, ~mask] = -np.inf
+    expected_idx, expected_val = reference(hidden, k, exclude)
+    np.testing.assert_array_equal(idx, expected_idx)
+    np.testing.assert_array_equal(val, expected_val)

@@ -11,10 +11,11 @@ import scipy.sparse as sp
 
 from recsys._checks import check_int
 from recsys.errors import DataError
-from recsys.index._threads import blas_threads, omp_threads
-from recsys.index.base import VectorIndex, as_vectors
-from recsys.index.exact import exact_search
-from recsys.models.topk import PAD
+from recsys.ranking import _faiss_compat
+from recsys.ranking.exact import ExactIndex
+from recsys.ranking.index import VectorIndex, as_vectors
+from recsys.ranking.threads import blas_threads, omp_threads
+from recsys.ranking.topk import PAD, exclusion_arrays
 
 # Allow-lists smaller than this share of the catalog (or than EXACT_MIN items) are searched
 # exactly: the graph would have to be walked far past them, and a product over them is cheap.
@@ -139,8 +140,9 @@ class HNSWIndex(VectorIndex):
         """Use the faiss ``index`` built over ``vectors``; the search caches start empty."""
         self._index = index
         self._vectors = vectors
-        self._search_params = {}
-        self._anchors = None
+        self._search_params: dict[int, Any] = {}
+        self._anchors: np.ndarray | None = None
+        self._exact_index: ExactIndex | None = None
         return self
 
     def _checked_params(self) -> tuple[int, int, int]:
@@ -179,36 +181,25 @@ class HNSWIndex(VectorIndex):
         vectors = as_vectors(vectors, "vectors")
         return self._attach(_read_graph(state[GRAPH], vectors.shape, M), vectors)
 
-    def search(
+    def _exact(self) -> ExactIndex:
+        """Exact search over the same vectors, built on first use (it copies them)."""
+        if self._exact_index is None:
+            self._exact_index = ExactIndex(self.threads).build(self.vectors)
+        return self._exact_index
+
+    def search_unchecked(
         self,
-        queries: Any,
+        queries: np.ndarray,
         k: int,
-        exclude: sp.spmatrix | None = None,
-        allowed: Any = None,
+        exclude: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` items per query by inner product, approximately, filtered exactly.
-
-        Parameters
-        ----------
-        queries : array-like, shape (n_queries, d)
-        k : int
-        exclude : scipy.sparse matrix, shape (n_queries, n_items), optional
-            Items never to return for each query (stored entries, e.g. seen items).
-        allowed : array-like of int, optional
-            Item positions that may be returned (all if None).
-
-        Returns
-        -------
-        indices, scores : numpy.ndarray, shape (n_queries, k)
-            Sorted by score, ties by position; ``-1`` / NaN pad rows only when fewer than
-            ``k`` valid items exist.
-        """
-        queries, k, exclude, allowed = self._check_search(queries, k, exclude, allowed)
+        """Approximate inner-product search, filtered exactly (see the class docstring)."""
         n_queries, n_items = len(queries), self.n_items
         n_allowed = n_items if allowed is None else len(allowed)
         if n_allowed < max(EXACT_MIN, n_items * EXACT_SHARE):
-            return exact_search(self._vectors, queries, k, exclude, allowed, self.threads)
-        from recsys.index._filter import keep_best  # numba: imported on first use
+            return self._exact().search_unchecked(queries, k, exclude, allowed)
+        from recsys.ranking._kernels import filter_answers  # numba: compiled on first use
 
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
@@ -217,8 +208,7 @@ class HNSWIndex(VectorIndex):
             mask = np.zeros(n_items, bool)
             mask[allowed] = True
         excluded = exclude is not None and exclude.nnz > 0
-        indptr, indices = ((exclude.indptr, exclude.indices) if excluded
-                           else (np.zeros(n_queries + 1, np.int64), np.zeros(0, np.int64)))
+        indptr, indices = exclusion_arrays(exclude, n_queries)
         # Round 1, one batch call: over-fetch a little and filter the answers. Queries left
         # with fewer than k valid items (their excluded items crowd the top) go to round 2.
         fetch = min(n_items, FETCH_FACTOR * k) if excluded or allowed is not None else k
@@ -226,7 +216,7 @@ class HNSWIndex(VectorIndex):
         found, values = self._graph_search(queries if order is None else queries[order], fetch,
                                            self._ef(fetch, n_items, n_allowed))
         rows = np.arange(n_queries) if order is None else order
-        short = rows[keep_best(found, values, rows, indptr, indices, mask, n_allowed,
+        short = rows[filter_answers(found, values, rows, indptr, indices, mask, n_allowed,
                                positions, scores)]
         if not len(short):
             return positions, scores
@@ -241,14 +231,13 @@ class HNSWIndex(VectorIndex):
                 selector = _without(selector, indices[indptr[row]:indptr[row + 1]])
             found, values = self._graph_search(queries[row:row + 1], k, ef, selector)
             positions[row], scores[row] = PAD, np.nan
-            still_short[at] = keep_best(found, values, np.array([row]), indptr, indices, mask,
+            still_short[at] = filter_answers(found, values, np.array([row]), indptr, indices, mask,
                                         n_allowed, positions, scores)[0]
         # The walk can end before k valid items are found: answer those queries exactly.
         fallback = short[still_short]
         if len(fallback):
-            positions[fallback], scores[fallback] = exact_search(
-                self._vectors, queries[fallback], k,
-                None if exclude is None else exclude[fallback], allowed, self.threads)
+            positions[fallback], scores[fallback] = self._exact().search_unchecked(
+                queries[fallback], k, None if exclude is None else exclude[fallback], allowed)
         return positions, scores
 
     def _search_order(self, queries: np.ndarray) -> np.ndarray | None:
@@ -257,7 +246,7 @@ class HNSWIndex(VectorIndex):
         if len(queries) < ORDER_MIN_QUERIES:
             return None
         if self._anchors is None:
-            sample = self._vectors[::max(1, self.n_items // ORDER_ANCHORS)]
+            sample = self.vectors[::max(1, self.n_items // ORDER_ANCHORS)]
             norms = np.linalg.norm(sample, axis=1, keepdims=True)
             self._anchors = np.ascontiguousarray((sample / np.maximum(norms, 1e-12)).T)
         with blas_threads(self.threads):
@@ -278,21 +267,14 @@ class HNSWIndex(VectorIndex):
 
         params = self._search_params.get(ef) if selector is None else None
         if params is None:
-            params = faiss.SearchParametersHNSW()
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
             params.efSearch = ef
             if selector is None:
                 self._search_params[ef] = params  # read-only during searches: shareable
             else:
                 params.sel = selector
-        n_queries = len(queries)
-        values = np.empty((n_queries, k), np.float32)
-        found = np.empty((n_queries, k), np.int64)
-        # faiss's own Python wrapper of search checks and allocates what is done here
-        # already; on one query that is a tenth of the time of a graph walk.
         with omp_threads(self.threads):
-            self._index.search_c(n_queries, faiss.swig_ptr(queries), k,
-                                 faiss.swig_ptr(values), faiss.swig_ptr(found), params)
-        return found, values
+            return _faiss_compat.search(self._index, queries, k, params)
 
 
 def auto_ef_search(n_items: int) -> int:
@@ -315,10 +297,10 @@ def _without(selector: Any, ids: np.ndarray) -> Any:
 
     excluded = _batch_selector(ids)
     out = faiss.IDSelectorNot(excluded)
-    out.parts = (excluded,)
+    out.parts = (excluded,)  # type: ignore[attr-defined]
     if selector is not None:
-        out, inner = faiss.IDSelectorAnd(selector, out), out
-        out.parts = (selector, inner)
+        out, inner = faiss.IDSelectorAnd(selector, out), out  # type: ignore[assignment]
+        out.parts = (selector, inner)  # type: ignore[attr-defined]
     return out
 
 
@@ -337,7 +319,7 @@ def _read_graph(data: np.ndarray, shape: tuple[int, int], M: int) -> Any:
         raise DataError(f"the saved HNSW graph cannot be read: {exc}") from None
     found = (type(index).__name__, index.metric_type, index.ntotal, index.d)
     wanted = ("IndexHNSWFlat", faiss.METRIC_INNER_PRODUCT, *shape)
-    if found != wanted or index.hnsw.nb_neighbors(1) != M:
+    if found != wanted or index.hnsw.nb_neighbors(1) != M:  # type: ignore[attr-defined]
         raise DataError(f"the saved HNSW graph does not fit: expected an inner-product "
                         f"IndexHNSWFlat of degree M={M} over {shape[0]} vectors of dimension "
                         f"{shape[1]}, found {found[0]} over {found[2]} of dimension {found[3]}")

@@ -1,0 +1,251 @@
+"""Item attributes and the filter language over them: business rules as boolean item masks.
+
+A filter is a JSON-like mapping compiled once per request, by vectorized column operations,
+into a boolean mask over the items; the ranking layer applies it like any allow-list.
+
+Grammar (keys of one mapping are combined with *and*):
+
+- ``{"column": value}``: equality (a string, number or boolean);
+- ``{"column": {"op": value, ...}}`` with ``op`` one of ``eq``, ``ne``, ``lt``, ``le``,
+  ``gt``, ``ge`` (numbers, or timestamps given as strings for datetime columns), ``in`` and
+  ``not_in`` (a list);
+- ``{"and": [filter, ...]}``, ``{"or": [filter, ...]}``, ``{"not": filter}``;
+- ``{"set": "name"}`` (or a list of names): items of a named item set.
+
+A missing value (NaN, None) satisfies no comparison, and ``not`` of a comparison on it is
+True, as in pandas. ``and``, ``or``, ``not`` and ``set`` are reserved words, never columns.
+
+Examples
+--------
+>>> frame = pd.DataFrame({"category": ["phones", "covers", "tv"], "price": [300, 20, 900],
+...                       "in_stock": [True, True, False]}, index=["a", "b", "c"])
+>>> compile_filter({"in_stock": True, "price": {"lt": 500}}, frame).tolist()
+[True, True, False]
+>>> compile_filter({"or": [{"category": "tv"}, {"price": {"ge": 250}}]}, frame).tolist()
+[True, False, True]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.errors import ColumnError, ConfigError, FilterError
+
+LOGICAL = ("and", "or", "not")
+SET = "set"
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+MEMBERSHIP = ("in", "not_in")
+# Bounds on a filter's size: a request cannot make the server walk an unbounded tree.
+MAX_DEPTH = 16
+MAX_NODES = 1000
+MAX_LIST = 100_000
+
+
+def compile_filter(where: Mapping, frame: pd.DataFrame,
+                   sets: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """A boolean mask over the rows of ``frame`` (the items, in model order).
+
+    Parameters
+    ----------
+    where : mapping
+        The filter (see the module docstring).
+    frame : pandas.DataFrame
+        Item attributes, one row per item.
+    sets : mapping of name -> boolean mask, optional
+        Named item sets usable as ``{"set": name}``.
+
+    Raises
+    ------
+    FilterError
+        An unknown attribute or set, an unknown operator, a value of the wrong type for its
+        column, or a filter beyond the size limits; the message names the path in the filter.
+    """
+    counter = [0]
+    return _compile(where, frame, sets or {}, "where", 0, counter)
+
+
+def _compile(node: Any, frame: pd.DataFrame, sets: Mapping[str, np.ndarray], path: str,
+             depth: int, counter: list[int]) -> np.ndarray:
+    counter[0] += 1
+    if depth > MAX_DEPTH or counter[0] > MAX_NODES:
+        raise FilterError(f"{path}: the filter is too large (at most {MAX_DEPTH} levels and "
+                          f"{MAX_NODES} conditions)")
+    if not isinstance(node, Mapping) or not node:
+        raise FilterError(f"{path}: a filter is a non-empty mapping, got {_short(node)}")
+    mask = np.ones(len(frame), bool)
+    for key, value in node.items():
+        where = f"{path}.{_name(key)}"
+        if key == "and" or key == "or":
+            if not isinstance(value, list) or not value:
+                raise FilterError(f"{where}: expects a non-empty list of filters")
+            parts = [_compile(v, frame, sets, f"{where}[{i}]", depth + 1, counter)
+                     for i, v in enumerate(value)]
+            mask &= np.logical_and.reduce(parts) if key == "and" else np.logical_or.reduce(parts)
+        elif key == "not":
+            mask &= ~_compile(value, frame, sets, where, depth + 1, counter)
+        elif key == SET:
+            mask &= _in_sets(value, sets, where)
+        else:
+            mask &= _column_condition(frame, key, value, where)
+    return mask
+
+
+def _in_sets(value: Any, sets: Mapping[str, np.ndarray], where: str) -> np.ndarray:
+    names = value if isinstance(value, list) else [value]
+    unknown = [n for n in names if not isinstance(n, str) or n not in sets]
+    if unknown or not names:
+        raise FilterError(f"{where}: unknown item set {_short(unknown[0] if unknown else [])}; "
+                          f"known: {sorted(sets)[:20]}")
+    return np.logical_or.reduce([sets[n] for n in names])
+
+
+def _column_condition(frame: pd.DataFrame, column: Any, value: Any, where: str) -> np.ndarray:
+    if column not in frame.columns:
+        raise FilterError(f"{where}: unknown item attribute {_short(column)}; attributes: "
+                          f"{[str(c) for c in frame.columns[:20]]}")
+    series = frame[column]
+    if not isinstance(value, Mapping):
+        return _compare(series, "eq", value, where)
+    if not value:
+        raise FilterError(f"{where}: an empty condition")
+    mask = np.ones(len(frame), bool)
+    for op, operand in value.items():
+        if op in COMPARISONS:
+            mask &= _compare(series, op, operand, f"{where}.{_name(op)}")
+        elif op in MEMBERSHIP:
+            inside = _membership(series, operand, f"{where}.{_name(op)}")
+            mask &= inside if op == "in" else ~inside
+        else:
+            raise FilterError(f"{where}: unknown operator {_short(op)}; use one of "
+                              f"{list(COMPARISONS + MEMBERSHIP)}")
+    return mask
+
+
+def _operand(series: pd.Series, value: Any, where: str) -> Any:
+    """``value`` checked against the column's kind (and parsed, for datetimes)."""
+    kind = series.dtype.kind
+    if isinstance(value, (list, dict)) or value is None:
+        raise FilterError(f"{where}: expects a single value, got {_short(value)}")
+    if kind == "b":
+        if not isinstance(value, (bool, np.bool_)):
+            raise FilterError(f"{where}: {series.name!r} is boolean; got {_short(value)}")
+    elif kind in "iuf":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise FilterError(f"{where}: {series.name!r} is numeric; got {_short(value)}")
+    elif kind == "M":
+        try:
+            return pd.Timestamp(value)
+        except (TypeError, ValueError):
+            raise FilterError(f"{where}: {series.name!r} holds timestamps; "
+                              f"{_short(value)} is not one") from None
+    elif not isinstance(value, str):
+        raise FilterError(f"{where}: {series.name!r} holds text; got {_short(value)}")
+    return value
+
+
+def _compare(series: pd.Series, op: str, value: Any, where: str) -> np.ndarray:
+    value = _operand(series, value, where)
+    kind = series.dtype.kind
+    if op in ("lt", "le", "gt", "ge") and kind not in "iufM":
+        raise FilterError(f"{where}: {op!r} needs a numeric or datetime attribute; "
+                          f"{series.name!r} is {series.dtype}")
+    result = getattr(series, op)(value).to_numpy(dtype=bool, na_value=False)
+    return result & series.notna().to_numpy()  # missing values satisfy no comparison
+
+
+def _membership(series: pd.Series, values: Any, where: str) -> np.ndarray:
+    if not isinstance(values, list):
+        raise FilterError(f"{where}: expects a list, got {_short(values)}")
+    if len(values) > MAX_LIST:
+        raise FilterError(f"{where}: at most {MAX_LIST} values")
+    checked = [_operand(series, v, f"{where}[{i}]") for i, v in enumerate(values)]
+    return series.isin(checked).to_numpy(dtype=bool, na_value=False)
+
+
+def _name(key: Any, limit: int = 40) -> str:
+    """A filter key as shown in a path (keys may come from a request)."""
+    text = str(key)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (values may come from a request)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
+
+
+def align_attributes(frame: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
+    """``frame`` (indexed by item id) reindexed to ``item_ids``: rows of items it lacks hold
+    missing values, rows of ids not in ``item_ids`` are dropped.
+
+    Raises
+    ------
+    ColumnError
+        The index holds duplicate item ids, or a column name is a reserved word.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ConfigError(f"item attributes must be a DataFrame indexed by item id, got "
+                          f"{type(frame).__name__}")
+    duplicated = frame.index[frame.index.duplicated()]
+    if len(duplicated):
+        raise ColumnError(f"item attributes: item id {_short(duplicated[0])} appears more "
+                          "than once in the index")
+    reserved = [c for c in frame.columns if c in LOGICAL or c == SET]
+    if reserved:
+        raise ColumnError(f"item attributes: column {reserved[0]!r} is a reserved word of "
+                          "the filter language; rename it")
+    aligned = frame.reindex(pd.Index(item_ids, dtype=object))
+    for column in frame.columns:  # booleans with gaps stay booleans
+        if pd.api.types.is_bool_dtype(frame[column].dtype):
+            aligned[column] = aligned[column].astype("boolean")
+    return aligned
+
+
+class ItemSets(MutableMapping):
+    """Named item sets of a model (``model.item_sets["in_stock"] = ids``), usable by name in
+    filters (``where={"set": "in_stock"}``) so that large allow-lists never travel per
+    request. Each set is kept as the ids given and as a boolean mask over the model's items,
+    computed once when the set is assigned (ids unknown to the model are ignored).
+
+    Examples
+    --------
+    >>> sets = ItemSets(lambda ids: np.isin(np.array(["a", "b", "c"]), ids))
+    >>> sets["cheap"] = ["a", "c"]
+    >>> sets.masks()["cheap"].tolist()
+    [True, False, True]
+    """
+
+    def __init__(self, to_mask: Callable[[np.ndarray], np.ndarray]) -> None:
+        self._to_mask = to_mask
+        self._ids: dict[str, np.ndarray] = {}
+        self._masks: dict[str, np.ndarray] = {}
+
+    def __setitem__(self, name: str, ids: Any) -> None:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"an item set is named by a non-empty string, got {_short(name)}")
+        ids = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids))
+        self._masks[name] = self._to_mask(ids)
+        self._ids[name] = ids
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._ids[name]
+
+    def __delitem__(self, name: str) -> None:
+        del self._ids[name], self._masks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __repr__(self) -> str:
+        return f"ItemSets({ {name: len(ids) for name, ids in self._ids.items()} })"
+
+    def masks(self) -> dict[str, np.ndarray]:
+        """Boolean masks over the items, by set name."""
+        return self._masks

@@ -1,0 +1,122 @@
+"""Exact top-k by inner product: one float32 matrix product per block of queries, made exact
+in float64 by rescoring the few candidates near each query's cut."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys._checks import check_int
+from recsys.ranking.index import VectorIndex, as_vectors
+from recsys.ranking.threads import blas_threads
+from recsys.ranking.topk import (
+    ALL_ALLOWED,
+    GATHER_SHARE,
+    NO_EXCLUSIONS,
+    PAD,
+    block_size,
+    column_map,
+    exclusion_arrays,
+)
+
+# Score blocks are cut to about this many cells (64 MiB of float32) ...
+BLOCK_CELLS = 1 << 24
+# ... but hold at least this many queries: the product streams the whole item matrix once per
+# block, and with fewer rows it is bound by memory, not arithmetic, on large catalogs (1M
+# items: 16 rows ran at 0.8x raw implicit, 64 rows at 1.15x); 256 MB at 1M items.
+MIN_BLOCK_QUERIES = 64
+# Unit roundoff of float32: bounds how far a float32 product can stray from the float64 one.
+F32_UNIT = 2.0 ** -24
+
+
+class ExactIndex(VectorIndex):
+    """Brute-force top-k by inner product; the reference for ANN recall.
+
+    Scores are float64 inner products, whatever the batch a query comes in: the float32
+    product (BLAS speed) picks every item within a margin of the k-th best float32 score,
+    the margin being twice the worst-case float32 rounding error of an inner product
+    (``(d + 2) * 2**-24 * |query| * max |item|``), which provably holds the true top k and
+    its ties; only those candidates are rescored in float64. Scoring everything in float64
+    would cost about four times the product.
+
+    Parameters
+    ----------
+    threads : int
+        BLAS threads inside :meth:`search`; 0 leaves BLAS as configured.
+
+    Notes
+    -----
+    Memory: the vectors twice (as given, and transposed to (d, n_items), which BLAS
+    multiplies a single query by twice as fast: 0.85 vs 1.7 ms at 100k items). Time per
+    query: O(n_items * d), in blocks of ``max(64, 2**24 / n_items)`` queries.
+
+    Examples
+    --------
+    >>> index = ExactIndex().build(np.eye(3, dtype=np.float32))
+    >>> idx, scores = index.search(np.array([[0.1, 0.9, 0.5]]), k=2)
+    >>> idx.tolist()
+    [[1, 2]]
+    """
+
+    def __init__(self, threads: int = 0) -> None:
+        self.threads = threads
+
+    def __repr__(self) -> str:
+        return f"ExactIndex(threads={self.threads!r})"
+
+    def build(self, vectors: Any, show_progress: bool = False) -> ExactIndex:
+        """Index ``vectors`` (n_items x d); returns self. Instant: nothing to show progress
+        of."""
+        check_int("threads", self.threads, minimum=0)
+        vectors = as_vectors(vectors, "vectors")
+        self._norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+        self._top_norm = float(self._norms.max(initial=0.0))
+        self._transposed = np.ascontiguousarray(vectors.T)
+        self._vectors = vectors
+        return self
+
+    def search_unchecked(
+        self,
+        queries: np.ndarray,
+        k: int,
+        exclude: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from recsys.ranking._kernels import select_rows  # numba: compiled on first use
+
+        # A short allow-list is gathered (only its items scored); a long one is a mask in the
+        # selection, which costs a pass instead of copying most of the vectors per request.
+        gather = allowed is not None and len(allowed) <= GATHER_SHARE * self.n_items
+        mask = ALL_ALLOWED
+        if allowed is not None and not gather:
+            mask = np.zeros(self.n_items, bool)
+            mask[allowed] = True
+        items = self.vectors[allowed] if gather else self.vectors
+        n_queries, n_cols = len(queries), len(items)
+        positions = np.full((n_queries, k), PAD, np.int64)
+        scores = np.full((n_queries, k), np.nan, np.float32)
+        if n_queries == 0 or n_cols == 0:
+            return positions, scores
+        # Under a mask, the largest norm of all items bounds the allowed ones too.
+        top_norm, transposed = self._top_norm, self._transposed
+        if gather:
+            top_norm = float(self._norms[allowed].max(initial=0.0))
+            transposed = np.ascontiguousarray(transposed[:, allowed])
+        bound = 2.0 * (items.shape[1] + 2) * F32_UNIT * 1.01 * top_norm
+        indptr, indices = exclusion_arrays(exclude, n_queries)
+        remap = column_map(allowed, self.n_items) if gather else NO_EXCLUSIONS
+        size = block_size(n_cols, k)
+        batch = max(MIN_BLOCK_QUERIES, BLOCK_CELLS // n_cols)
+        for start in range(0, n_queries, batch):
+            stop = min(start + batch, n_queries)
+            query = np.ascontiguousarray(queries[start:stop])
+            with blas_threads(self.threads):
+                block = query @ transposed
+            margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
+            select_rows(block, k, indptr[start:stop + 1], indices, remap, mask, margin, size,
+                        query, items, positions[start:stop], scores[start:stop])
+        if gather and allowed is not None:
+            positions = np.where(positions == PAD, PAD, allowed[np.maximum(positions, 0)])
+        return positions, scores
