@@ -25,7 +25,7 @@ def _table(head: list[str], rows: list[list[str]], caption: str) -> str:
 def evaluation_html(result: Any, n_bootstrap: int = 1000, seed: int = 0) -> str:
     """One row per metric: the mean and its 95% bootstrap CI over users (catalog-level values
     such as coverage have no CI)."""
-    from recsys.evaluation.compare import bootstrap_ci
+    from recsys.evaluation.significance import bootstrap_ci
 
     rows = []
     for metric, mean in result.summary.items():

@@ -5,7 +5,7 @@ and returns the Figure. Nothing here touches matplotlib's global state: the back
 switched and a new figure is not registered with pyplot, so it shows once when it is a
 notebook cell's value, ``fig.savefig(path)`` writes it, and code that manages its own figures
 passes ``ax=`` (an Axes from ``plt.subplots()``, or one per panel for the multi-panel plots).
-Writing files is the report's job (:mod:`recsys.evaluation.report`).
+Writing files is the report's job (:mod:`recsys.evaluation.experiment.report`).
 
 Examples
 --------
@@ -30,8 +30,8 @@ from matplotlib.figure import Figure
 
 from recsys.data.interactions import Interactions
 from recsys.data.summary import item_counts as count_items
-from recsys.evaluation.compare import bootstrap_ci
 from recsys.evaluation.evaluate import EvaluationResult
+from recsys.evaluation.significance import bootstrap_ci
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 import recsys as rs
 from recsys.cli import demo_chart
 from recsys.evaluation import plots
-from recsys.evaluation.report import PLOT_FILES, report_figures
+from recsys.evaluation.experiment.report import PLOT_FILES, report_figures
 
 
 @pytest.fixture(scope="module")

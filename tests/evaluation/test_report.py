@@ -10,7 +10,7 @@ import struct
 import pandas as pd
 import pytest
 
-from recsys.evaluation.report import PLOT_FILES, Block, to_html, to_markdown
+from recsys.evaluation.experiment.report import PLOT_FILES, Block, to_html, to_markdown
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -42,7 +42,8 @@ class ModelRun:
 
 @dataclass
 class ExperimentResult:
-    """Everything :func:`run_experiment` computed; :mod:`recsys.evaluation.report` renders it.
+    """Everything :func:`run_experiment` computed; :mod:`~recsys.evaluation.experiment.report`
+    renders it.
 
     Attributes
     ----------

@@ -24,6 +24,7 @@ from recsys.data.summary import describe, item_counts
 from recsys.evaluation.evaluate import evaluate
 from recsys.evaluation.experiment.config import ExperimentConfig, ModelSpec, load_config
 from recsys.evaluation.experiment.output import _write_csv, _write_json, format_summary
+from recsys.evaluation.experiment.report import write_report
 from recsys.evaluation.experiment.results import ExperimentResult, ModelRun
 from recsys.evaluation.experiment.stats import _compare, _curves
 from recsys.evaluation.tune import tune
@@ -229,8 +230,6 @@ def run_experiment(config: ExperimentConfig | str | Path, output: str | Path | N
         item_counts=item_counts(dataset.interactions), interactions=dataset.interactions)
     result.seconds = time.perf_counter() - started
     if write:
-        from recsys.evaluation.report import write_report  # matplotlib: only when writing
-
         out_dir.mkdir(parents=True, exist_ok=True)
         result.files["results.csv"] = _write_csv(result, out_dir / "results.csv")
         result.files.update(write_report(result, out_dir))

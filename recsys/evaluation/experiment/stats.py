@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys.evaluation.compare import bootstrap_ci, holm, paired_tests
 from recsys.evaluation.experiment.config import ExperimentConfig
 from recsys.evaluation.experiment.results import GLOBAL_BEYOND, ModelRun
+from recsys.evaluation.significance import bootstrap_ci, holm, paired_tests
 
 ALPHA = 0.05  # level of every "significant" column (Holm-adjusted paired t-test p)
 
