@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys._checks import check_int
+from recsys._progress import progress
 from recsys.errors import DataError
 from recsys.ranking import _faiss_compat
 from recsys.ranking.exact import ExactIndex
@@ -124,13 +125,12 @@ class HNSWIndex(VectorIndex):
         (0.972 -> 0.968 at 1M items, as faiss inserts each call's high-level nodes first).
         """
         import faiss
-        from tqdm.auto import tqdm
 
         M, ef_construction, threads = self._checked_params()
         vectors = as_vectors(vectors, "vectors")
         index = faiss.IndexHNSWFlat(vectors.shape[1], M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
-        with omp_threads(threads), tqdm(total=len(vectors), desc="HNSW graph", unit="item",
+        with omp_threads(threads), progress(total=len(vectors), desc="HNSW graph", unit="item",
                                         disable=not show_progress) as bar:
             index.add(vectors)
             bar.update(len(vectors))
