@@ -60,6 +60,7 @@ from recsys.ranking.index import Index
 from recsys.ranking.topk import PAD, Allowed, take_rows
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
+HISTORY_MODES = ("append", "replace")
 # Dense score blocks are cut to about this many cells (64 MiB of float32) per batch.
 SCORE_BLOCK_CELLS = 1 << 24
 # Queries per index search call: bounds the (queries x over-fetch) candidate arrays.
@@ -369,6 +370,7 @@ class Recommender(abc.ABC):
         strict: bool = False,
         where: Mapping | None = None,
         diversify: Diversify | None = None,
+        history_mode: str = "append",
     ) -> Recommendations:
         """Top-k items for each user.
 
@@ -387,9 +389,10 @@ class Recommender(abc.ABC):
         exclude : list of item ids, optional
             Deny-list: never recommend these.
         history : dict user -> list of items, or DataFrame with columns user, item[, weight]
-            Interactions of users to score from this history instead of the model's state
-            (fold-in). Families that cannot fold in treat these users as unknown and use the
-            history only to exclude seen items. Items unknown to the model are ignored and
+            Interactions to score users from (fold-in): of users the model does not know,
+            or new interactions of known users (see ``history_mode``). Families that cannot
+            fold in treat unknown users as unknown and use the history only to exclude seen
+            items. Items unknown to the model are ignored and
             listed in a :class:`~recsys.errors.RecsysWarning` (an error under ``strict``); a
             history with no known item is no evidence, and its user is treated as unknown.
         on_unknown : {"raise", "skip", "fallback"}
@@ -403,6 +406,13 @@ class Recommender(abc.ABC):
             sets (:attr:`item_sets`), e.g. ``{"in_stock": True, "price": {"lt": 500}}``; see
             :mod:`recsys.data.attributes` for the language. Combined with ``items`` and
             ``exclude``; applied inside the ranking like an allow-list.
+        history_mode : {"append", "replace"}
+            For known users given a ``history``: "append" (default) adds it to what the
+            model knows of them, so a backend sends only the events since the last fit;
+            "replace" scores them from the given history alone. Families that cannot fold in
+            score known users from the model's state either way, and never recommend an item
+            of the history; order-aware families (sessions) take a history as the whole
+            session.
         diversify : Diversify, optional
             Re-rank each list for diversity (MMR over an attribute or item vectors, caps per
             attribute value) from an over-fetched candidate list; see
@@ -442,8 +452,12 @@ class Recommender(abc.ABC):
         history_rows = np.full(len(user_ids), -1, np.int64)
         history_matrix = None
         if history is not None:
+            check_choice("history_mode", history_mode, HISTORY_MODES)
             history_users, history_matrix = self._history_matrix(history, strict)
             history_rows = history_users.to_index(user_ids, missing="ignore")
+            if history_mode == "append":
+                history_rows, history_matrix = self._appended(rows, history_rows,
+                                                              history_matrix)
             if self.supports_unknown_users:
                 # A history without a known item carries no preference: the fallback ranks it.
                 given = history_rows >= 0
@@ -618,12 +632,32 @@ class Recommender(abc.ABC):
                  else self._score_history(seen, cols))
         return allowed.top_k(as_scores(block), k, exclude, overwrite=True)
 
+    def _appended(self, rows: np.ndarray, history_rows: np.ndarray,
+                  history: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+        """History rows of known users extended by their training rows (new rows appended
+        to ``history``; the others unchanged)."""
+        both = np.flatnonzero((rows >= 0) & (history_rows >= 0))
+        if len(both) == 0 or self.uses_order:  # a session is given whole
+            return history_rows, history
+        combined = take_rows(self.user_items_, rows[both]) + take_rows(history,
+                                                                       history_rows[both])
+        out = history_rows.copy()
+        out[both] = history.shape[0] + np.arange(len(both))
+        return out, sp.vstack([history, sp.csr_matrix(combined, dtype=np.float32)],
+                              format="csr")
+
     def _seen_rows(self, source: Source, rows: np.ndarray, history_rows: np.ndarray,
                    history: sp.csr_matrix | None) -> sp.csr_matrix:
-        """The queries' interactions: training rows of known users, else the given history
-        (an empty row for users without one)."""
+        """The queries' interactions: training rows of known users (with their appended
+        history, if any), else the given history (an empty row for users without one)."""
         if source is Source.KNOWN:
-            return take_rows(self.user_items_, rows)
+            seen = take_rows(self.user_items_, rows)
+            with_history = history_rows >= 0
+            if history is None or not with_history.any():
+                return seen
+            extra = take_rows(history, np.maximum(history_rows, 0)).multiply(
+                with_history[:, None])
+            return sp.csr_matrix(seen + extra)
         if source is Source.HISTORY:
             return take_rows(history, history_rows)
         if history is None:

@@ -127,3 +127,30 @@ def test_k_beyond_the_catalog_pads_and_k_below_one_raises():
     for k in (0, -1):
         with pytest.raises(ConfigError, match="k must be"):
             model.recommend(["u1"], k=k)
+
+
+def test_history_of_a_known_user_is_appended_by_default_or_replaces():
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3", "u3"],
+                                        ["a", "b", "a", "c", "b", "c"])
+    model = rs.EASE(l2=1.0).fit(inter)
+    new_events = {"u1": ["c"]}
+    appended = model.recommend(["u1"], k=3, history=new_events, exclude_seen=False)
+    everything = model.recommend(["x"], k=3, history={"x": ["a", "b", "c"]},
+                                 exclude_seen=False)
+    np.testing.assert_allclose(appended.scores, everything.scores, rtol=1e-6)
+    replaced = model.recommend(["u1"], k=3, history=new_events, history_mode="replace",
+                               exclude_seen=False)
+    alone = model.recommend(["x"], k=3, history={"x": ["c"]}, exclude_seen=False)
+    np.testing.assert_allclose(replaced.scores, alone.scores, rtol=1e-6)
+    # Seen items: the training row and the appended events are both excluded.
+    assert model.recommend(["u1"], k=3, history=new_events)["u1"] == []
+    with pytest.raises(ConfigError, match="history_mode"):
+        model.recommend(["u1"], history=new_events, history_mode="merge")
+
+
+def test_a_family_that_cannot_fold_in_still_excludes_the_new_events():
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3"],
+                                        ["a", "b", "a", "c", "d"])
+    model = rs.BPR(factors=4, iterations=5, seed=0, threads=1).fit(inter)
+    recs = model.recommend(["u1"], k=4, history={"u1": ["c"]})
+    assert "c" not in recs["u1"] and not {"a", "b"} & set(recs["u1"])
