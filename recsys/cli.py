@@ -17,7 +17,7 @@ from recsys._version import __version__
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.summary import describe, item_counts
-from recsys.errors import RecsysError
+from recsys.errors import DataError, RecsysError
 from recsys.evaluation import evaluate
 from recsys.models import (
     ALS,
@@ -101,12 +101,17 @@ def demo_chart(results: dict, columns: list[str], k: int):
 
 def _show_complements(dataset: Dataset, categories: Sequence[str]) -> None:
     """For the best-selling item of each category: what the order baskets say goes with it."""
-    rules = AssociationRules(min_support=0.0005, min_confidence=0.1).fit(dataset)
+    catalog = dataset.items
+    if catalog is None:
+        raise DataError("the data set has no item table: cannot find the items of a category")
+    # fit returns the model itself, typed as the base class: keep the AssociationRules name.
+    rules = AssociationRules(min_support=0.0005, min_confidence=0.1)
+    rules.fit(dataset)
     print(f"{len(rules.rules_)} rules from the order baskets (lift ranks the complements)")
     sold = item_counts(dataset.interactions)
     for category in categories:
         members = dataset.interactions.items.to_index(
-            dataset.items.index[dataset.items["category"] == category], missing="ignore")
+            catalog.index[catalog["category"] == category], missing="ignore")
         members = members[members >= 0]
         if not len(members):
             continue

@@ -7,7 +7,7 @@ user from the hit list of :mod:`recsys.evaluation._hits`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -36,13 +36,13 @@ def _recall(h: _Hits, k: int) -> np.ndarray:
 
 def _ndcg(h: _Hits, k: int) -> np.ndarray:
     discount = _discount(np.arange(1, k + 1))
-    if h.ideal_gain is None:
+    if h.ideal is None:
         # Binary gains: the ideal list is min(|relevant|, k) hits at ranks 1, 2, ...
         best = np.concatenate([[0.0], np.cumsum(discount)])
         ideal = best[np.minimum(h.n_relevant, k)]
     else:
         ideal = np.bincount(
-            h.ideal_user, weights=h.ideal_gain * discount[h.ideal_rank - 1], minlength=h.n_users
+            h.ideal.user, weights=h.ideal.gain * discount[h.ideal.rank - 1], minlength=h.n_users
         )
     return _divide(h.sums[2], ideal)
 
@@ -330,13 +330,44 @@ def hit_rate(recommended: Any, relevant: Any, k: Ks = 10) -> Scores:
 map = average_precision  # noqa: A001
 
 
+@overload
+def compute(
+    recommended: Any,
+    relevant: Any,
+    metrics: Sequence[str] = ...,
+    k: int = ...,
+    gains: str = ...,
+) -> dict[str, np.ndarray]: ...
+
+
+@overload
+def compute(
+    recommended: Any,
+    relevant: Any,
+    metrics: Sequence[str],
+    k: Sequence[int],
+    gains: str = ...,
+) -> dict[str, dict[int, np.ndarray]]: ...
+
+
+@overload  # a sequence k by keyword, metrics left out
+def compute(
+    recommended: Any,
+    relevant: Any,
+    metrics: Sequence[str] = ...,
+    *,
+    k: Sequence[int],
+    gains: str = ...,
+) -> dict[str, dict[int, np.ndarray]]: ...
+
+
 def compute(
     recommended: Any,
     relevant: Any,
     metrics: Sequence[str] = CORE_METRICS,
     k: Ks = 10,
     gains: str = "binary",
-) -> dict[str, Scores]:
+) -> dict[str, Any]:  # the overloads above give the value types
     """Several per-user metrics from one hit lookup (the inputs are validated once).
 
     Parameters

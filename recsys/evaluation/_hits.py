@@ -49,6 +49,20 @@ def _hit_index(
 
 
 @dataclass(frozen=True)
+class _Ideal:
+    """Graded gains only: every user's relevant gains sorted best first, as a flat list."""
+
+    user: np.ndarray  # int64, non-decreasing
+    rank: np.ndarray  # int64, 1-based
+    gain: np.ndarray  # float64
+
+    def at(self, k: int) -> _Ideal:
+        """The entries within the top k."""
+        keep = self.rank <= k
+        return _Ideal(self.user[keep], self.rank[keep], self.gain[keep])
+
+
+@dataclass(frozen=True)
 class _Hits:
     """The hits of all users as a flat list in (user, rank) order, plus what normalises them.
 
@@ -62,23 +76,13 @@ class _Hits:
     rank: np.ndarray  # int64, 1-based, increasing within a user
     n_relevant: np.ndarray  # int64 per user
     gain: np.ndarray | None = None  # float64 per hit; None: binary gains
-    ideal_user: np.ndarray | None = None  # the users' gains sorted best first (graded only)
-    ideal_rank: np.ndarray | None = None
-    ideal_gain: np.ndarray | None = None
+    ideal: _Ideal | None = None  # None: binary gains
 
     def at(self, k: int) -> _Hits:
         """The hits within the top k (k <= self.k)."""
         if k >= self.k:
             return self
         keep = self.rank <= k
-        ideal = {}
-        if self.ideal_rank is not None:
-            keep_ideal = self.ideal_rank <= k
-            ideal = {
-                "ideal_user": self.ideal_user[keep_ideal],
-                "ideal_rank": self.ideal_rank[keep_ideal],
-                "ideal_gain": self.ideal_gain[keep_ideal],
-            }
         return _Hits(
             n_users=self.n_users,
             k=k,
@@ -86,7 +90,7 @@ class _Hits:
             rank=self.rank[keep],
             n_relevant=self.n_relevant,
             gain=None if self.gain is None else self.gain[keep],
-            **ideal,
+            ideal=None if self.ideal is None else self.ideal.at(k),
         )
 
     @cached_property
@@ -126,9 +130,7 @@ def _collect(recommended: Any, relevant: Any, k: int, gains: str = "binary") -> 
         rank,
         n_relevant,
         gain=gain,
-        ideal_user=rows[keep],
-        ideal_rank=ideal_rank[keep],
-        ideal_gain=values[order][keep],
+        ideal=_Ideal(rows[keep], ideal_rank[keep], values[order][keep]),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +153,8 @@ def evaluate(
     True
     """
     model._check_fitted()
-    cutoffs = sorted({check_int("k", c) for c in ([k] if np.isscalar(k) else k)})
+    requested = k if isinstance(k, Iterable) and not isinstance(k, (str, bytes)) else [k]
+    cutoffs = sorted({check_int("k", c) for c in requested})
     if not cutoffs:
         raise ConfigError("k must name at least one cut-off")
     for name in metrics:
@@ -194,7 +195,7 @@ def _per_user_beyond(model: Recommender, recommended: np.ndarray, cutoffs: list[
     """novelty@k, arp@k and diversity@k columns over the model's item columns."""
     if train is None:
         seen = model.user_items_
-        counts = np.bincount(seen.indices[seen.data > 0], minlength=model.n_items)
+        counts: np.ndarray = np.bincount(seen.indices[seen.data > 0], minlength=model.n_items)
         n_train_users = model.n_users
     else:
         # The caller's train may index items differently: count per model column.

@@ -14,6 +14,7 @@ import pandas as pd
 
 from recsys._checks import check_choice, check_int
 from recsys._progress import progress
+from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
@@ -58,7 +59,7 @@ def _candidates(space: Mapping[str, Sequence], n_trials: int | None, seed: int) 
 def tune(
     model: type[Recommender] | Callable[..., Recommender],
     space: Mapping[str, Sequence],
-    train: Interactions,
+    train: Interactions | Dataset,
     valid: Interactions,
     metric: str = "ndcg",
     k: int = 10,
@@ -81,7 +82,8 @@ def tune(
         "high": ..}`` table a range (integers when both ends are ints).
     train, valid : Interactions
         Fit on ``train``, score on ``valid``; carve ``valid`` out of the training data, never
-        use the test split for tuning.
+        use the test split for tuning. ``train`` may be a Dataset, for families that read
+        side features.
     metric : str
     k : int
     n_trials : int, optional
@@ -148,8 +150,8 @@ def tune(
 
 
 def _tune_optuna(model: Callable[..., Recommender], space: Mapping[str, Any],
-                 train: Interactions, valid: Interactions, metric: str, k: int, n_trials: int,
-                 seed: int, prune: bool, show_progress: bool) -> TuneResult:
+                 train: Interactions | Dataset, valid: Interactions, metric: str, k: int,
+                 n_trials: int, seed: int, prune: bool, show_progress: bool) -> TuneResult:
     from recsys.evaluation.tune_optuna import optuna_search
 
     n_trials = check_int("n_trials", n_trials)

@@ -308,7 +308,7 @@ class Hybrid(Recommender):
             if len(model.items_) != interactions.n_items:
                 raise DataError(f"{type(model).__name__} was fitted on {len(model.items_)} "
                                 f"items, the Hybrid on {interactions.n_items}")
-        self.weight_search_ = None
+        self.weight_search_: np.ndarray | None = None
 
     def _initial_weights(self, n_members: int) -> np.ndarray:
         if self.weights is None:

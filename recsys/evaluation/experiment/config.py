@@ -26,7 +26,7 @@ from recsys.evaluation.tune_optuna import check_space
 from recsys.models.base import Recommender, registered_models
 
 DATASET_NAMES = ("demo", "movielens-100k")
-SPLIT_PARAMS = {
+SPLIT_PARAMS: dict[str, dict[str, int | float | bool]] = {  # method -> its parameters' defaults
     "random": {"test_size": 0.2},
     "temporal": {"test_size": 0.1, "per_user": True},
     "leave_last": {"n": 1},

@@ -63,6 +63,7 @@ def locate(text: str, key: Key) -> int | None:
 
     for number, line in enumerate(text.splitlines(), start=1):
         match = _HEADER.match(line)
+        after_key = ""  # the rest of an assignment line, where an inline table may follow
         if match:
             parts = _split_dotted(match.group(2))
             if match.group(1) == "[[":
@@ -74,6 +75,7 @@ def locate(text: str, key: Key) -> int | None:
             if not assign:
                 continue
             path = header + _split_dotted(assign.group(1))
+            after_key = line[assign.end():]
         depth = len(path)
         if path == key[:depth] and depth > best_depth:
             best_line, best_depth = number, depth
@@ -82,7 +84,7 @@ def locate(text: str, key: Key) -> int | None:
             # The rest of the key may sit inline on this line: params = {factors = 64}.
             last = key[-1]
             if not match and isinstance(last, str) and re.search(
-                    rf"[{{,\s]{re.escape(last)}\s*=", line[assign.end():]):
+                    rf"[{{,\s]{re.escape(last)}\s*=", after_key):
                 return number
     return best_line
 
@@ -90,7 +92,7 @@ def locate(text: str, key: Key) -> int | None:
 class _Reader:
     """Validates the parsed TOML with errors that point back into the text."""
 
-    def __init__(self, text: str, source: str, overridden: dict[Key, str] | None = None,
+    def __init__(self, text: str, source: str | None, overridden: dict[Key, str] | None = None,
                  ) -> None:
         self.text, self.source = text, source
         self.overridden = overridden or {}

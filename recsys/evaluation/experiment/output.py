@@ -40,17 +40,18 @@ def _write_json(result: ExperimentResult, path: Path) -> Path:
     config = result.config
     models = []
     for run in result.runs:
-        entry = {"name": run.name, "class": run.class_name, "params": run.params,
+        entry: dict[str, Any] = {"name": run.name, "class": run.class_name, "params": run.params,
                  "status": run.status, "error": run.error or None,
                  "fit_seconds": run.fit_seconds, "evaluate_seconds": run.evaluate_seconds}
-        if run.best_params:
+        if run.trials is not None:
             entry["tuned_params"] = run.best_params
             entry["trials"] = run.trials.to_dict(orient="records")
         if run.ok:
-            entry["summary"] = run.folds.mean().to_dict()
+            folds = run.scores.folds
+            entry["summary"] = folds.mean().to_dict()
             entry["info"] = run.info
-            if len(run.folds) > 1:
-                entry["folds"] = run.folds.reset_index().to_dict(orient="records")
+            if len(folds) > 1:
+                entry["folds"] = folds.reset_index().to_dict(orient="records")
         models.append(entry)
     document = {
         "name": config.name,

@@ -73,8 +73,8 @@ def report_figures(result: ExperimentResult) -> dict[str, Figure]:
             result, metrics=accuracy,
             title=f"Accuracy at k={k}: mean over test users, 95% bootstrap CI "
                   f"(* differs from {result.baseline})")
-        curve_metrics = tuple(m for m in ("recall", "ndcg") if m in config.metrics) or \
-            tuple(config.metrics[:2])
+        curve_metrics: tuple[str, ...] = tuple(
+            m for m in ("recall", "ndcg") if m in config.metrics) or tuple(config.metrics[:2])
         out["curves"] = plots.curves(result.curves, metrics=curve_metrics)
         out["popularity_bias"] = plots.popularity_bias(
             result.item_counts, {run.name: run.exposure for run in ok},

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from recsys.data.interactions import Interactions
+from recsys.errors import RecsysError
 from recsys.evaluation.experiment.config import ExperimentConfig
 from recsys.evaluation.metrics import BEYOND_METRICS
 
 PER_USER_BEYOND = BEYOND_METRICS  # the per-user columns evaluate(beyond=True) adds
 GLOBAL_BEYOND = ("coverage", "gini", "personalization")
+
+
+class RunScores(NamedTuple):
+    """The values of a model that ran: per user (averaged over folds) and per fold."""
+
+    per_user: pd.DataFrame
+    folds: pd.DataFrame
 
 
 @dataclass
@@ -27,7 +36,7 @@ class ModelRun:
     status: str = "ok"
     error: str = ""
     best_params: list[dict] = field(default_factory=list)  # one per fold when tuned
-    trials: pd.DataFrame | None = None
+    trials: pd.DataFrame | None = None  # every tuning trial with its fold; None: not tuned
     fit_seconds: float = 0.0
     evaluate_seconds: float = 0.0
     per_user: pd.DataFrame | None = None  # users x metric columns, averaged over folds
@@ -38,6 +47,20 @@ class ModelRun:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def scores(self) -> RunScores:
+        """``per_user`` and ``folds``, which every run that is ``ok`` has.
+
+        Raises
+        ------
+        RecsysError
+            The run has no values: it failed or was skipped (callers check ``ok`` first).
+        """
+        if self.per_user is None or self.folds is None:
+            raise RecsysError(f"model {self.name!r} has no evaluation results: its run is "
+                              f"{self.status!r}")
+        return RunScores(self.per_user, self.folds)
 
 
 @dataclass

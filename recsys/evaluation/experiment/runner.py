@@ -54,7 +54,7 @@ def _align(features: Features | None, index) -> Features | None:
     rows = features.index.to_index(index.ids, missing="ignore")
     matrix = features.matrix[np.maximum(rows, 0)]
     matrix = sp.diags((rows >= 0).astype(np.float32)) @ matrix  # ids without a row: zeros
-    return Features(matrix, features.names, index)
+    return Features(matrix, features.names.tolist(), index)
 
 
 def _prepare(config: ExperimentConfig, dataset: Dataset) -> tuple[Dataset, dict]:
@@ -117,13 +117,16 @@ def _run_model(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, fold
     run = ModelRun(spec.name, spec.class_name, dict(spec.params))
     n_items = dataset.interactions.n_items
     exposure = np.zeros(n_items)
-    per_user, summaries, trials = [], [], []
+    per_user: list[pd.DataFrame] = []
+    summaries: list[pd.Series] = []
+    trials: list[pd.DataFrame] = []
     bar = progress(folds, desc=f"  {spec.name}", unit="fold", leave=False,
                disable=not show_progress)
     for fold, (train, test) in enumerate(bar, start=1):
         params = dict(spec.params)
         if spec.tune is not None:
-            params.update(_tune(spec, config, dataset, train, trials, fold, show_progress))
+            params.update(_tune(spec, spec.tune, config, dataset, train, trials, fold,
+                                show_progress))
             run.best_params.append(params)
         started = time.perf_counter()
         model = spec.cls(**params).fit(_with_side(dataset, train))
@@ -149,9 +152,11 @@ def _run_model(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, fold
     return run
 
 
-def _tune(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, train: Interactions,
-          trials: list, fold: int, show_progress: bool) -> dict:
-    cfg = spec.tune
+def _tune(spec: ModelSpec, cfg: dict, config: ExperimentConfig, dataset: Dataset,
+          train: Interactions, trials: list[pd.DataFrame], fold: int,
+          show_progress: bool) -> dict:
+    """Best parameters of ``spec`` on a validation split of ``train``, searched as its
+    ``tune`` table ``cfg`` says; the fold's trials are appended to ``trials``."""
     fit_part, valid_part = _validation(config, train, cfg["valid_size"])
     fixed = dict(spec.params)
 

@@ -59,12 +59,12 @@ def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfi
         names = [run.name for run in ok]
         if baseline not in names:
             baseline = names[0]
-        users = ok[0].per_user.index
+        users = ok[0].scores.per_user.index
         for run in ok[1:]:
-            users = users.intersection(run.per_user.index, sort=False)
-        columns = list(ok[0].per_user.columns)
+            users = users.intersection(run.scores.per_user.index, sort=False)
+        columns = list(ok[0].scores.per_user.columns)
         b = names.index(baseline)
-        table = {column: np.column_stack([run.per_user.loc[users, column].to_numpy(float)
+        table = {column: np.column_stack([run.scores.per_user.loc[users, column].to_numpy(float)
                                           for run in ok]) for column in columns}
         cis = _bootstrap_cis(table, config.n_bootstrap, config.seed)
         for column in columns:
@@ -89,10 +89,11 @@ def _compare(runs: list[ModelRun], baseline: str | None, config: ExperimentConfi
                     "users": len(values), "fold_std": _fold_std(run, column),
                     "status": "ok", "error": ""})
         for run in ok:  # catalog-level values: one number per model, no CI
-            for column in run.folds.columns:
+            folds = run.scores.folds
+            for column in folds.columns:
                 if column.split("@")[0] in GLOBAL_BEYOND:
                     rows.append({"model": run.name, "metric": column,
-                                 "mean": float(run.folds[column].mean()),
+                                 "mean": float(folds[column].mean()),
                                  "fold_std": _fold_std(run, column), "users": len(users),
                                  "significant": False, "status": "ok", "error": ""})
     for run in runs:
@@ -180,7 +181,7 @@ def _curves(runs: list[ModelRun], config: ExperimentConfig) -> pd.DataFrame:
         for metric in config.metrics:
             for k in config.k:
                 rows.append({"model": run.name, "metric": metric, "k": k,
-                             "mean": float(run.per_user[f"{metric}@{k}"].mean())})
+                             "mean": float(run.scores.per_user[f"{metric}@{k}"].mean())})
     return pd.DataFrame(rows, columns=["model", "metric", "k", "mean"])
 
 
