@@ -42,7 +42,7 @@ import enum
 import inspect
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from recsys.models.diversify import Diversify
 from recsys.models.results import Recommendations
 from recsys.ranking.index import Index
 from recsys.ranking.topk import PAD, Allowed, take_rows
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are not evaluated
+    from typing_extensions import Self
 
 UNKNOWN_POLICIES = ("raise", "skip", "fallback")
 HISTORY_MODES = ("append", "replace")
@@ -194,7 +197,7 @@ class Recommender(abc.ABC):
         """The constructor arguments, as given."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> Recommender:
+    def set_params(self, **params: Any) -> Self:
         """Set constructor arguments; the model must be fitted again to use them."""
         valid = self._param_names()
         for name, value in params.items():
@@ -213,7 +216,7 @@ class Recommender(abc.ABC):
         return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: Interactions | Dataset, show_progress: bool = False) -> Recommender:
+    def fit(self, data: Interactions | Dataset, show_progress: bool = False) -> Self:
         """Learn from interactions (or a Dataset, for families that use side features).
 
         The fit is transactional: the new state is built on a copy of the model and
@@ -286,7 +289,7 @@ class Recommender(abc.ABC):
             fresh.item_sets[name] = ids
 
     # ------------------------------------------------------------------ item rules
-    def set_item_attributes(self, frame: pd.DataFrame) -> Recommender:
+    def set_item_attributes(self, frame: pd.DataFrame) -> Self:
         """Attach item attributes for ``where=`` filters; no refit needed.
 
         Parameters
