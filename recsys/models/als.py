@@ -16,10 +16,11 @@ from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import DataError
 from recsys.models.factors import FactorModel
+from recsys.models.weighted import WeightedInput
 from recsys.ranking import blas_threads
 
 
-class ALS(FactorModel):
+class ALS(WeightedInput, FactorModel):
     """Implicit-feedback ALS (Hu et al. 2008) on implicit's conjugate-gradient solver.
 
     A stored interaction of weight ``w`` (after ``weighting``) becomes a positive with
@@ -39,12 +40,15 @@ class ALS(FactorModel):
     iterations : int
         ALS sweeps (each solves all users, then all items).
     weighting : {"auto", "binary", "raw", "log", "bm25"}
-        How stored values become weights. "auto" picks from the value distribution: "binary"
-        for constant or rating-like values (multiples of 0.5 up to 10), "log" (``log2(1+v)``)
-        for counts and other wide-ranging values, "raw" when there are negative values
-        (dislikes, in implicit's convention). "bm25" is implicit's ``bm25_weight`` with items
-        as documents, parametrized by ``bm25_k1`` and ``bm25_b``. The resolved choice is
-        kept in ``weighting_``.
+        How stored values become weights (the same options and the same "auto" in every
+        family, :func:`recsys.data.weighting.resolve_weighting`): "auto" gives "binary" for
+        constant values and ratings (a few half-point levels, not piled up at the lowest),
+        "log" (``log2(1+v)``) for amounts (counts, hours), "raw" when there are negative
+        values (dislikes, in implicit's convention). "bm25" is implicit's ``bm25_weight`` with
+        items as documents, parametrized by ``bm25_k1`` and ``bm25_b``. The resolved choice is
+        kept in ``weighting_``. The weights are then divided by their training mean
+        (``weight_scale_``; 1 for binary input), so ``alpha`` is the confidence of an
+        average positive whatever the data.
     scale_regularization : bool
         Express ``regularization`` per unit of confidence (multiply by ``alpha``), so that
         changing ``alpha`` keeps the balance between fit and penalty. ``False`` gives raw
@@ -74,6 +78,8 @@ class ALS(FactorModel):
         The penalty implicit was given.
     weighting_ : str
         The weighting used (``weighting`` with "auto" resolved).
+    weight_scale_ : float
+        Mean training weight after the weighting; every weight is divided by it.
 
     Notes
     -----

@@ -28,13 +28,14 @@ def direct_ease(matrix: np.ndarray, l2: float) -> np.ndarray:
     return weights
 
 
-@pytest.mark.parametrize("binary", [True, False])
-def test_closed_form_equals_direct_numpy(binary):
+@pytest.mark.parametrize("weighting", ["binary", "raw"])
+def test_closed_form_equals_direct_numpy(weighting):
     inter = small_interactions()
     matrix = inter.matrix.toarray().astype(np.float64)
-    if binary:
+    if weighting == "binary":
         matrix = (matrix > 0).astype(np.float64)
-    model = rs.EASE(l2=3.0, binary=binary).fit(inter)
+    matrix /= matrix[matrix > 0].mean()  # weights are normalised to a training mean of 1
+    model = rs.EASE(l2=3.0, weighting=weighting).fit(inter)
     expected = direct_ease(matrix, 3.0)
     np.testing.assert_allclose(model.weights_, expected, rtol=1e-5, atol=1e-6)
     recs = model.recommend(list(inter.users.ids), k=inter.n_items, exclude_seen=False)
