@@ -41,12 +41,16 @@ class ItemKNN(WeightedInput, Recommender):
 
     Notes
     -----
-    The defaults (TF-IDF, k=100) come from ``benchmarks/tune_defaults.py``: on validation splits
-    carved from the training data of MovieLens 100K and of the demo shop, TF-IDF with 100
-    neighbours is second best on both, while the best of either (BM25/200, TF-IDF/200) is
-    weaker on the other.
+    **Defaults** (TF-IDF, k=1000, "auto" weighting), from ``benchmarks/defaults.py``
+    (validation carved from each training part, NDCG@10). More neighbours never hurt on
+    validation across {50, 100, 200, 400, 1000}: at k=1000 TF-IDF scored 0.2413 on
+    MovieLens 100K (best 0.2416 at 400), 0.1669 on Steam play time (0.1576 at the former
+    default 100), 0.2113 on groceries (flat from 100) and 0.2763 on the demo data (best);
+    TF-IDF beat cosine on all four. On test, k=1000 against k=100: 0.390 vs 0.377 on
+    MovieLens 100K, 0.221 vs 0.212 on Steam. BM25 was left out: its neighbour lists fill with
+    rare items on long-tail catalogues.
 
-    Memory O(n_items * k) for the neighbour matrix. Scoring a batch is one sparse product.
+    Memory O(n_items * k) for the neighbour matrix (at most n_items^2). Scoring a batch is one sparse product.
     Users unknown at fit time are folded in from ``history`` exactly: their scores follow
     from their rows alone.
 
@@ -61,7 +65,7 @@ class ItemKNN(WeightedInput, Recommender):
 
     supports_unknown_users = True
 
-    def __init__(self, similarity: str = "tfidf", k: int = 100, k1: float = 1.2,
+    def __init__(self, similarity: str = "tfidf", k: int = 1000, k1: float = 1.2,
                  b: float = 0.75, weighting: str = "auto", bm25_k1: float = 100.0,
                  bm25_b: float = 0.8, threads: int = 0) -> None:
         self.similarity = similarity

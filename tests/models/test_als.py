@@ -315,3 +315,17 @@ def test_exact_search_on_a_wide_catalog_equals_float64_scoring():
         single = model.recommend(7, k=10, items=items)
         np.testing.assert_array_equal(single.positions[0], recs.positions[7])
         np.testing.assert_array_equal(single.scores[0], recs.scores[7])
+
+
+def test_weights_are_normalised_by_their_training_mean(demo):
+    # Multiplying every value by a constant changes nothing once the weights are divided by
+    # their mean: alpha keeps meaning "the confidence of an average positive".
+    frame = demo.to_pandas()
+    given, scaled = (rs.Interactions.from_arrays(frame["user"], frame["item"],
+                                                 weights=frame["weight"] * c) for c in (1, 64))
+    params = dict(factors=8, iterations=3, weighting="raw", threads=1, seed=0)
+    a, b = rs.ALS(**params).fit(given), rs.ALS(**params).fit(scaled)
+    assert b.weight_scale_ == pytest.approx(64.0 * a.weight_scale_, rel=1e-5)
+    np.testing.assert_allclose(a.user_factors_, b.user_factors_, rtol=1e-3, atol=1e-4)
+    binary = rs.ALS(factors=8, iterations=1, weighting="binary", threads=1).fit(demo)
+    assert binary.weight_scale_ == 1.0
