@@ -57,15 +57,17 @@ def grid(**axes: list) -> dict[str, Params]:
 # family -> (factory of a model from params, candidates: label -> params of the training data)
 FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
     "ItemKNN": (lambda **p: rs.ItemKNN(threads=1, **p),
-                grid(similarity=["tfidf", "cosine"], k=[50, 100, 200, 400, 1000])),
-    "RP3beta": (rs.RP3beta, grid(alpha=[0.5, 0.75, 1.0], beta=[0.2, 0.4, 0.6])),
+                {**grid(similarity=["tfidf", "cosine"], k=[50, 100, 200, 400, 1000]),
+                 **grid(k=[1000], weighting=["binary", "log"])}),
+    "RP3beta": (rs.RP3beta, {**grid(alpha=[0.5, 0.75, 1.0], beta=[0.2, 0.4, 0.6]),
+                             **grid(beta=[0.4], weighting=["binary", "log"])}),
     "EASE": (lambda **p: rs.EASE(threads=1, **p),
-             {**grid(l2=[50.0, 100.0, 200.0, 500.0, 1000.0], weighting=["binary", "log"]),
+             {**grid(l2=[50.0, 100.0, 200.0, 500.0], weighting=["binary"]),
+              **grid(l2=[200.0], weighting=["log"]),
               **{f"l2=min(500,{c}*users/item) weighting={w}": ease_rule(c, w)
                  for c in (3, 5, 10, 20) for w in ("binary", "log")}}),
     "ALS": (lambda **p: rs.ALS(threads=1, **p),
-            {**grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"]),
-             **grid(regularization=[2.0, 10.0], weighting=["binary", "log"])}),
+            grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"])),
 }
 
 
@@ -130,7 +132,8 @@ def weighting_report(scores: Scores, inter: dict[str, rs.Interactions]) -> pd.Da
     rows = []
     for data, interactions in inter.items():
         row = {"data": data, "auto": resolve_weighting("auto", interactions.matrix)}
-        for family, label in (("EASE", "l2=200.0"), ("ALS", "alpha=10.0")):
+        for family, label in (("ItemKNN", "k=1000"), ("RP3beta", "beta=0.4"),
+                              ("EASE", "l2=200.0"), ("ALS", "alpha=10.0")):
             for weighting in ("binary", "log"):
                 row[f"{family} {weighting}"] = scores.get(
                     data, family, f"{label} weighting={weighting}", "valid")

@@ -11,7 +11,15 @@
 
 from recsys import datasets, split
 from recsys.data import Dataset, Features, IdIndex, Interactions
-from recsys.evaluation import EvaluationResult, compare, cross_validate, evaluate, tune
+from recsys.evaluation import (
+    AutoResult,
+    EvaluationResult,
+    auto,
+    compare,
+    cross_validate,
+    evaluate,
+    tune,
+)
 from recsys.models import (
     ALS,
     BPR,
@@ -32,8 +40,8 @@ from recsys.serving import load, save
 __version__ = "0.1.0"
 
 __all__ = [
-    "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",
+    "ALS", "AssociationRules", "AutoResult", "BPR", "ContentBased", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "__version__",
-    "compare", "cross_validate", "datasets", "evaluate", "load", "save", "split", "tune",
+    "auto", "compare", "cross_validate", "datasets", "evaluate", "load", "save", "split", "tune",
 ]

@@ -50,8 +50,8 @@ class ItemKNN(WeightedInput, Recommender):
     MovieLens 100K, 0.221 vs 0.212 on Steam. BM25 was left out: its neighbour lists fill with
     rare items on long-tail catalogues.
 
-    Memory O(n_items * k) for the neighbour matrix (at most n_items^2). Scoring a batch is one sparse product.
-    Users unknown at fit time are folded in from ``history`` exactly: their scores follow
+    Memory O(n_items * k) for the neighbour matrix (at most n_items^2). Scoring a batch is
+    one sparse product. Users unknown at fit time are folded in from ``history`` exactly: their scores follow
     from their rows alone.
 
     Examples
