@@ -40,6 +40,15 @@ evaluates and compares every model and writes results and a report a person read
     k = 10
     valid_size = 0.2
 
+    [[models]]                    # rs.auto: the families race on a validation split carved
+    name = "auto"                 # from train (no class, no params); default name "auto"
+    [models.auto]
+    budget_s = 60                 # seconds of search per fold
+    families = ["EASE", "ALS"]    # default: every family of recsys.evaluation.spaces
+    metric = "ndcg"
+    k = 10
+    valid_size = 0.2
+
 Errors name the key path and its line: a malformed file gets tomllib's line and column, a
 bad value or unknown key its path (``models[2].params.factors``, 0-based) and the line where
 it is written. A model that fails to fit or evaluate is reported with its error; the others
@@ -77,9 +86,11 @@ from recsys.data.features import Features
 from recsys.data.interactions import Interactions
 from recsys.data.summary import describe, item_counts
 from recsys.errors import ConfigError
+from recsys.evaluation.auto import auto
 from recsys.evaluation.compare import _paired_tests, bootstrap_ci, holm
 from recsys.evaluation.evaluate import ACCURACY_METRICS, evaluate
 from recsys.evaluation.metrics import BEYOND_METRICS
+from recsys.evaluation.spaces import SPACES
 from recsys.evaluation.tune import tune
 from recsys.models.base import Recommender, registered_models
 
@@ -97,7 +108,8 @@ TOP_KEYS = ("name", "seed", "output", "metrics", "k", "report_k", "n_bootstrap",
 DATASET_KEYS = ("name", "path", "columns", "sep")
 COLUMN_KEYS = ("user", "item", "weight", "timestamp")
 FILTER_KEYS = ("min_weight", "min_user", "min_item")
-MODEL_KEYS = ("class", "name", "params", "tune")
+MODEL_KEYS = ("class", "name", "params", "tune", "auto")
+AUTO_KEYS = ("budget_s", "families", "metric", "k", "valid_size")
 TUNE_KEYS = ("space", "n_trials", "metric", "k", "valid_size")
 PER_USER_BEYOND = BEYOND_METRICS  # the per-user columns evaluate(beyond=True) adds
 GLOBAL_BEYOND = ("coverage", "gini", "personalization")
@@ -248,6 +260,7 @@ class ModelSpec:
     class_name: str
     params: dict
     tune: dict | None = None
+    auto: dict | None = None  # an rs.auto entry: its options
 
     @property
     def cls(self) -> type[Recommender]:
@@ -451,6 +464,14 @@ def _parse_models(r: _Reader, value: Any, report_k: int) -> list[ModelSpec]:
     for i, entry in enumerate(value):
         key: Key = ("models", i)
         table = r.table(entry, key, MODEL_KEYS)
+        if "auto" in table:
+            spec = _parse_auto(r, key, table, report_k)
+            if spec.name in names:
+                raise r.error(key + ("name",), f"two models are named {spec.name!r}; give "
+                                               "each a unique name")
+            names.add(spec.name)
+            specs.append(spec)
+            continue
         class_name = r.typed(table, key, "class", (str,), None, "a model class name")
         if class_name is None:
             raise r.error(key, "missing 'class' (the model's class name, e.g. \"ItemKNN\")")
@@ -475,6 +496,33 @@ def _parse_models(r: _Reader, value: Any, report_k: int) -> list[ModelSpec]:
                                    report_k)
         specs.append(ModelSpec(name, class_name, dict(params), tune_cfg))
     return specs
+
+
+def _parse_auto(r: _Reader, key: Key, table: dict, report_k: int) -> ModelSpec:
+    for other in ("class", "params", "tune"):
+        if other in table:
+            raise r.error(key + (other,), f"an entry with [models.auto] takes no {other!r}: "
+                                          "rs.auto chooses the family and its parameters")
+    options = r.table(table["auto"], key + ("auto",), AUTO_KEYS)
+    budget = r.typed(options, key + ("auto",), "budget_s", (int, float), 60.0, "a number")
+    if not budget > 0:
+        raise r.error(key + ("auto", "budget_s"), f"must be > 0, got {budget}")
+    families = r.typed(options, key + ("auto",), "families", (list,), None,
+                       "an array of family names")
+    for i, family in enumerate(families or []):
+        if family not in SPACES:
+            raise r.error(key + ("auto", "families", i),
+                          f"unknown family {family!r}{_suggest(str(family), list(SPACES))} "
+                          f"(available: {', '.join(SPACES)})")
+    metric = r.typed(options, key + ("auto",), "metric", (str,), "ndcg", "a metric name")
+    if metric not in ACCURACY_METRICS:
+        raise r.error(key + ("auto", "metric"), f"unknown metric {metric!r}; available: "
+                                                f"{', '.join(ACCURACY_METRICS)}")
+    cfg = {"budget_s": float(budget), "families": families, "metric": metric,
+           "k": r.positive_int(options, key + ("auto",), "k", report_k),
+           "valid_size": r.fraction(options, key + ("auto",), "valid_size", 0.2)}
+    name = r.typed(table, key, "name", (str,), "auto", "a string")
+    return ModelSpec(name, "auto", {}, auto=cfg)
 
 
 def _check_params(r: _Reader, key: Key, class_name: str, params: dict, valid: list[str]):
@@ -660,11 +708,18 @@ def _run_model(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, fold
                disable=not show_progress)
     for fold, (train, test) in enumerate(bar, start=1):
         params = dict(spec.params)
-        if spec.tune is not None:
-            params.update(_tune(spec, config, dataset, train, trials, fold, show_progress))
-            run.best_params.append(params)
         started = time.perf_counter()
-        model = spec.cls(**params).fit(_with_side(dataset, train))
+        if spec.auto is not None:
+            found = auto(train, **spec.auto, seed=config.seed)
+            model = found.model
+            run.best_params.append({"family": found.family, **found.params})
+            trials.append(found.trials.assign(fold=fold))
+        else:
+            if spec.tune is not None:
+                params.update(_tune(spec, config, dataset, train, trials, fold, show_progress))
+                run.best_params.append(params)
+                started = time.perf_counter()
+            model = spec.cls(**params).fit(_with_side(dataset, train))
         run.fit_seconds += time.perf_counter() - started
         started = time.perf_counter()
         result = evaluate(model, test, k=list(config.k), metrics=list(config.metrics),

@@ -51,8 +51,8 @@ class ItemKNN(WeightedInput, Recommender):
     rare items on long-tail catalogues.
 
     Memory O(n_items * k) for the neighbour matrix (at most n_items^2). Scoring a batch is
-    one sparse product. Users unknown at fit time are folded in from ``history`` exactly: their scores follow
-    from their rows alone.
+    one sparse product. Users unknown at fit time are folded in from ``history`` exactly:
+    their scores follow from their rows alone.
 
     Examples
     --------
