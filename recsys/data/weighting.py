@@ -147,13 +147,14 @@ def looks_like_ratings(values: np.ndarray) -> bool:
     return not (len(levels) > 1 and counts[0] > counts[1:].max())
 
 
-def resolve_weighting(weighting: str, matrix: sp.spmatrix) -> str:
+def resolve_weighting(weighting: str, matrix: sp.spmatrix, *, amounts: str = "log") -> str:
     """The concrete weighting for ``weighting="auto"``, chosen from the value distribution.
 
     Constant values -> "binary"; negative values (dislikes in implicit's convention) ->
     "raw", which keeps their sign; ratings (see :func:`looks_like_ratings`: a few half-point
     levels up to 10, not piled up at the lowest) -> "binary", since a rating says the user
-    consumed the item, not how much; amounts (counts, hours, seconds) -> "log".
+    consumed the item, not how much; amounts (counts, hours, seconds) -> ``amounts``, the
+    family's choice: "log" (``log2(1+v)``) for ALS, "binary" for the item-item families.
 
     Examples
     --------
@@ -170,7 +171,7 @@ def resolve_weighting(weighting: str, matrix: sp.spmatrix) -> str:
         return "binary"
     if values.min() < 0:
         return "raw"
-    return "binary" if looks_like_ratings(values) else "log"
+    return "binary" if looks_like_ratings(values) else amounts
 
 
 def bm25_rows(rows: sp.spmatrix, item_lengths: np.ndarray, n_items: int, k1: float,

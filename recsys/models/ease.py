@@ -206,10 +206,12 @@ class EASE(WeightedInput, Recommender):
         L2 regularisation, in the units of ``X^T X`` (co-occurrence counts with binary
         input). "auto" applies the rule below at ``fit``; the value used is ``l2_``.
     weighting : {"auto", "binary", "raw", "log", "bm25"}
-        How stored values become ``X``: the same options and the same "auto" as
-        :class:`recsys.ALS` (binary for ratings and constant values, ``log2(1+v)`` for
-        amounts). Weights are divided by their training mean (``weight_scale_``), so ``l2``
-        keeps its units whatever the weighting.
+        How stored values become ``X``: the same options and the same detection as
+        :class:`recsys.ALS`; "auto" gives "binary" for ratings, constant values and amounts
+        (counts, hours: binary beat ``log2(1+v)`` on validation, 0.2430 vs 0.2195 NDCG@10 on
+        Steam play time, 0.2918 vs 0.2834 on the demo data) and "raw" for negative values.
+        Weights are divided by their training mean (``weight_scale_``), so ``l2`` keeps its
+        units whatever the weighting.
     bm25_k1, bm25_b : float
         BM25 parameters (``weighting="bm25"`` only).
     solver : {"auto", "primal", "dual"}
@@ -263,6 +265,8 @@ class EASE(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
+    # Amounts are binarised (measurements in the docstring, under ``weighting``).
+    amounts_weighting = "binary"
 
     def __init__(self, l2: float | str = "auto", weighting: str = "auto",
                  bm25_k1: float = 100.0, bm25_b: float = 0.8, solver: str = "auto",

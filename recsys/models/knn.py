@@ -31,9 +31,10 @@ class ItemKNN(WeightedInput, Recommender):
     k1, b : float
         BM25 saturation and length normalisation (``similarity="bm25"`` only).
     weighting : {"auto", "binary", "raw", "log", "bm25"}
-        How stored values become the weights the similarities are computed from: the same
-        options and the same "auto" as :class:`recsys.ALS` (binary for ratings and constant
-        values, ``log2(1+v)`` for amounts).
+        How stored values become weights: the same options and the same detection as
+        :class:`recsys.ALS`; "auto" gives "binary" for ratings, constant values and amounts
+        (counts, hours: binary beat ``log2(1+v)`` on validation, 0.1687 vs 0.1669 NDCG@10 on
+        Steam play time, 0.2790 vs 0.2763 on the demo data) and "raw" for negative values.
     bm25_k1, bm25_b : float
         BM25 parameters of ``weighting="bm25"`` (not of ``similarity="bm25"``: ``k1``, ``b``).
     threads : int
@@ -64,6 +65,8 @@ class ItemKNN(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
+    # Amounts are binarised (measurements in the docstring, under ``weighting``).
+    amounts_weighting = "binary"
 
     def __init__(self, similarity: str = "tfidf", k: int = 1000, k1: float = 1.2,
                  b: float = 0.75, weighting: str = "auto", bm25_k1: float = 100.0,

@@ -85,9 +85,10 @@ class RP3beta(WeightedInput, Recommender):
     k : int
         Neighbours kept per item (the largest similarities of each row).
     weighting : {"auto", "binary", "raw", "log", "bm25"}
-        How stored values become edge weights, which shape the transition probabilities:
-        the same options and the same "auto" as :class:`recsys.ALS` (binary for ratings and
-        constant values, ``log2(1+v)`` for amounts).
+        How stored values become weights: the same options and the same detection as
+        :class:`recsys.ALS`; "auto" gives "binary" for ratings, constant values and amounts
+        (counts, hours: binary beat ``log2(1+v)`` on validation, 0.2326 vs 0.2132 NDCG@10 on
+        Steam play time, 0.2861 vs 0.2830 on the demo data) and "raw" for negative values.
     bm25_k1, bm25_b : float
         BM25 parameters (``weighting="bm25"`` only).
 
@@ -119,6 +120,8 @@ class RP3beta(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
+    # Amounts are binarised (measurements in the docstring, under ``weighting``).
+    amounts_weighting = "binary"
 
     def __init__(self, alpha: float = 0.75, beta: float = 0.4, k: int = 200,
                  weighting: str = "auto", bm25_k1: float = 100.0, bm25_b: float = 0.8) -> None:

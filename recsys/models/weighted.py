@@ -31,6 +31,8 @@ class WeightedInput:
     """
 
     normalize_weights: ClassVar[bool] = True
+    # What "auto" gives amounts (counts, hours): see resolve_weighting.
+    amounts_weighting: ClassVar[str] = "log"
 
     weighting: str
     bm25_k1: float
@@ -43,7 +45,8 @@ class WeightedInput:
         """Resolve ``weighting`` on the training values and weigh them (normalised)."""
         k1, b = check_weighting_params(self)
         matrix = interactions.matrix
-        self.weighting_ = resolve_weighting(self.weighting, matrix)
+        self.weighting_ = resolve_weighting(self.weighting, matrix,
+                                            amounts=self.amounts_weighting)
         self.item_lengths_ = np.asarray(matrix.sum(axis=0), dtype=np.float32).ravel()
         weighted = weigh(matrix, self.weighting_, self.item_lengths_, k1, b)
         if weighted.nnz == 0:

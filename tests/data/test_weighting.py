@@ -104,7 +104,14 @@ def test_auto_weighting_on_the_real_data_sets(ml100k, shared_data):
     counts = ml100k.matrix.copy()
     counts.data = 2.0 ** (counts.data + 5)
     assert resolve_weighting("auto", counts) == "log"
-    assert resolve_weighting("auto", rs.datasets.demo().interactions.matrix) == "log"
+    demo = rs.datasets.demo().interactions
+    assert resolve_weighting("auto", demo.matrix) == "log"
+    assert resolve_weighting("auto", demo.matrix, amounts="binary") == "binary"
+    assert resolve_weighting("auto", ml100k.matrix, amounts="log") == "binary"  # not amounts
+    # Each family's "auto" on amounts: log for ALS, binary for the item-item families.
+    assert rs.ALS(factors=4, iterations=1, threads=1).fit(demo).weighting_ == "log"
+    for model in (rs.EASE(threads=1), rs.RP3beta(k=10), rs.ItemKNN(k=10, threads=1)):
+        assert model.fit(demo).weighting_ == "binary", type(model).__name__
 
 
 @settings(max_examples=50, deadline=None)

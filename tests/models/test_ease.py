@@ -143,9 +143,10 @@ def test_scaling_the_values_changes_nothing_after_normalisation():
 
 
 def test_save_load_keeps_the_resolved_values(tmp_path):
-    inter = rs.datasets.demo().interactions  # play counts: "auto" resolves to log
-    model = rs.EASE(threads=1).fit(inter)
-    assert model.weighting_ == "log" and model.weight_scale_ > 1.0
+    inter = rs.datasets.demo().interactions  # play counts
+    assert rs.EASE(threads=1).fit(inter).weighting_ == "binary"  # "auto" binarises amounts
+    model = rs.EASE(weighting="log", threads=1).fit(inter)
+    assert model.weight_scale_ > 1.0
     rs.save(model, tmp_path / "ease")
     loaded = rs.load(tmp_path / "ease")
     for name in ("l2_", "solver_", "weighting_", "weight_scale_"):
