@@ -47,6 +47,12 @@ def ease_rule(per_user: float, weighting: str) -> Params:
                           "weighting": weighting}
 
 
+def als_rule(per_density: float) -> Params:
+    """ALS's alpha as ``per_density / density``: the positives' share of the total confidence
+    stays the same whatever the density."""
+    return lambda train: {"alpha": per_density * train.n_users * train.n_items / train.nnz}
+
+
 def grid(**axes: list) -> dict[str, Params]:
     """Every combination of the axes as a named constant candidate."""
     frame = pd.MultiIndex.from_product(list(axes.values()), names=list(axes)).to_frame()
@@ -67,7 +73,9 @@ FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
               **{f"l2=min(500,{c}*users/item) weighting={w}": ease_rule(c, w)
                  for c in (3, 5, 10, 20) for w in ("binary", "log")}}),
     "ALS": (lambda **p: rs.ALS(threads=1, **p),
-            grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"])),
+            {**grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"]),
+             **grid(alpha=[100.0, 300.0]),
+             **{f"alpha={c}/density": als_rule(c) for c in (0.25, 0.5, 1.0)}}),
 }
 
 

@@ -20,6 +20,11 @@ from recsys.models.weighted import WeightedInput
 from recsys.ranking import blas_threads
 
 
+# alpha="auto": the confidence of a positive is ALPHA_PER_DENSITY / density, so positives
+# carry the same share of the total confidence whatever the density (see the docstring).
+ALPHA_PER_DENSITY = 0.5
+
+
 class ALS(WeightedInput, FactorModel):
     """Implicit-feedback ALS (Hu et al. 2008) on implicit's conjugate-gradient solver.
 
@@ -150,7 +155,10 @@ class ALS(WeightedInput, FactorModel):
     def _training_input(self, interactions: Interactions) -> sp.csr_matrix:
         matrix = self._weighted_training_input(interactions)
         regularization = check_real("regularization", self.regularization)
-        alpha = check_real("alpha", self.alpha, strict=True)
+        alpha = (ALPHA_PER_DENSITY * interactions.n_users * interactions.n_items
+                 / max(1, interactions.nnz) if self.alpha == "auto"
+                 else check_real("alpha", self.alpha, strict=True))
+        self.alpha_ = float(alpha)
         if self.scale_regularization:
             regularization *= alpha
         self.regularization_ = float(regularization)
@@ -171,7 +179,7 @@ class ALS(WeightedInput, FactorModel):
         backend = AlternatingLeastSquares(
             factors=check_int("factors", self.factors),
             regularization=self.regularization_,
-            alpha=float(self.alpha),
+            alpha=self.alpha_,
             dtype=np.float32,
             iterations=check_int("iterations", self.iterations),
             num_threads=threads,
@@ -193,7 +201,7 @@ class ALS(WeightedInput, FactorModel):
             with blas_threads(1):  # implicit checks the BLAS thread pool on construction
                 solver = AlternatingLeastSquares(
                     factors=self.item_factors_.shape[1], regularization=self.regularization_,
-                    alpha=float(self.alpha), dtype=np.float32, num_threads=self.threads)
+                    alpha=self.alpha_, dtype=np.float32, num_threads=self.threads)
             solver.item_factors = self.item_factors_
             self._solver = solver
         weighted = self._weigh_rows(history)
