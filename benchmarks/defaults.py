@@ -53,6 +53,12 @@ def als_rule(per_density: float) -> Params:
     return lambda train: {"alpha": per_density * train.n_users * train.n_items / train.nnz}
 
 
+def als_history_rule(mass: float) -> Params:
+    """ALS's alpha as ``max(10, mass / mean entries per user)``: a typical user's positives
+    carry at least ``mass`` confidence in total, however short the histories."""
+    return lambda train: {"alpha": max(10.0, mass * train.n_users / train.nnz)}
+
+
 def grid(**axes: list) -> dict[str, Params]:
     """Every combination of the axes as a named constant candidate."""
     frame = pd.MultiIndex.from_product(list(axes.values()), names=list(axes)).to_frame()
@@ -75,7 +81,9 @@ FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
     "ALS": (lambda **p: rs.ALS(threads=1, **p),
             {**grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"]),
              **grid(alpha=[100.0, 300.0]),
-             **{f"alpha={c}/density": als_rule(c) for c in (0.25, 0.5, 1.0)}}),
+             **{f"alpha={c}/density": als_rule(c) for c in (0.25, 0.5, 1.0)},
+             **{f"alpha=max(10,{c}/entries per user)": als_history_rule(c)
+                for c in (100.0, 150.0, 300.0)}}),
 }
 
 

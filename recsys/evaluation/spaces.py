@@ -14,6 +14,7 @@ from typing import Any
 
 from recsys.data.interactions import Interactions
 from recsys.models import ALS, BPR, EASE, ItemKNN, Popularity, RP3beta
+from recsys.models.als import default_alpha
 from recsys.models.base import Recommender
 from recsys.models.ease import default_l2
 
@@ -26,7 +27,9 @@ def _ease(train: Interactions) -> list[dict[str, Any]]:
 
 
 def _als(train: Interactions) -> list[dict[str, Any]]:
-    return [{}, {"alpha": 3.0}, {"alpha": 30.0}, {"factors": 64}, {"weighting": "binary"}]
+    alpha = default_alpha(train)
+    return [{}, {"alpha": alpha / 3.0}, {"alpha": alpha * 3.0}, {"factors": 64},
+            {"weighting": "binary"}]
 
 
 def _rp3beta(train: Interactions) -> list[dict[str, Any]]:

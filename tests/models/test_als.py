@@ -329,3 +329,28 @@ def test_weights_are_normalised_by_their_training_mean(demo):
     np.testing.assert_allclose(a.user_factors_, b.user_factors_, rtol=1e-3, atol=1e-4)
     binary = rs.ALS(factors=8, iterations=1, weighting="binary", threads=1).fit(demo)
     assert binary.weight_scale_ == 1.0
+
+
+def test_auto_alpha_follows_history_length_and_get_params_keeps_auto(groceries_csv, tmp_path):
+    baskets = rs.datasets.baskets(groceries_csv).interactions  # about 4.4 items per basket
+    model = rs.ALS(factors=8, iterations=2, threads=1).fit(baskets)
+    frame = baskets.to_pandas()
+    per_user = frame.groupby("user").size().mean()
+    assert model.get_params()["alpha"] == "auto"
+    assert model.alpha_ == pytest.approx(max(10.0, 150.0 / per_user))
+    assert model.alpha_ > 30
+    assert model.regularization_ == pytest.approx(5.0 * model.alpha_)
+    rs.save(model, tmp_path / "als")
+    loaded = rs.load(tmp_path / "als")
+    assert loaded.alpha_ == model.alpha_
+    history = {"new": frame["item"].iloc[:3].tolist()}
+    np.testing.assert_array_equal(loaded.recommend("new", k=5, history=history).scores,
+                                  model.recommend("new", k=5, history=history).scores)
+
+
+def test_auto_alpha_keeps_the_floor_on_long_histories(ml_split):
+    train, _ = ml_split  # about 85 entries per user: 150 / 85 < 10
+    model = rs.ALS(factors=4, iterations=1, threads=1).fit(train)
+    assert model.alpha_ == 10.0
+    with pytest.raises(ValueError, match="alpha"):
+        rs.ALS(alpha="high", factors=4, iterations=1, threads=1).fit(train)
