@@ -147,7 +147,10 @@ def weighting_report(scores: Scores, inter: dict[str, rs.Interactions]) -> pd.Da
     """What "auto" resolves to, beside the validation scores of binary and log weights."""
     rows = []
     for data, interactions in inter.items():
-        row = {"data": data, "auto": resolve_weighting("auto", interactions.matrix)}
+        row = {"data": data,
+               "auto (ALS)": resolve_weighting("auto", interactions.matrix),
+               "auto (item-item)": resolve_weighting("auto", interactions.matrix,
+                                                     amounts="binary")}
         for family, label in (("ItemKNN", "k=1000"), ("RP3beta", "beta=0.4"),
                               ("EASE", "l2=200.0"), ("ALS", "alpha=10.0")):
             for weighting in ("binary", "log"):
