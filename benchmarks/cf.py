@@ -144,6 +144,7 @@ def factor_model(user_factors: np.ndarray, item_factors: np.ndarray, user_items:
     model.item_factors_ = item_factors
     model.weighting_ = "binary"
     model.item_lengths_ = model.item_popularity_
+    model.weight_scale_ = 1.0
     model.regularization_ = 0.05
     model._restore()
     return model

@@ -13,7 +13,9 @@ from recsys import datasets, split
 from recsys._version import __version__
 from recsys.data import Dataset, Features, IdIndex, Interactions
 from recsys.evaluation import (
+    AutoResult,
     EvaluationResult,
+    auto,
     compare,
     cross_validate,
     evaluate,
@@ -54,10 +56,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "ALS", "AssociationRules", "BPR", "ContentBased", "Diversify", "Hybrid", "LMF",
+    "ALS", "AssociationRules", "AutoResult", "BPR", "ContentBased", "Diversify", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "SessionKNN",
-    "__version__",
-    "compare", "cross_validate", "datasets", "evaluate", "fit_weights", "load", "save", "split",
-    "tune",
+    "__version__", "auto", "compare", "cross_validate", "datasets", "evaluate", "fit_weights",
+    "load", "save", "split", "tune",
 ]

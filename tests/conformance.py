@@ -17,6 +17,8 @@ CASES = [
     Case(lambda: rs.ItemKNN(similarity="bm25", k=20)),
     Case(lambda: rs.ItemKNN(similarity="tfidf", k=20)),
     Case(lambda: rs.EASE(l2=10.0, threads=1)),
+    Case(lambda: rs.EASE(threads=1)),
+    Case(lambda: rs.RP3beta(k=20, weighting="log")),
     Case(lambda: rs.RP3beta(k=20)),
     Case(lambda: rs.LightFM(components=16, epochs=10, seed=0, threads=1)),
     Case(lambda: rs.ALS(factors=8, iterations=15, seed=0, threads=1)),

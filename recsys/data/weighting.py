@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys._checks import check_choice
 from recsys.errors import ConfigError, DataError
 
 
@@ -120,4 +121,102 @@ def log_confidence(matrix: sp.spmatrix, alpha: float = 1.0, epsilon: float = 1.0
         raise DataError(f"log_confidence needs values > -epsilon ({-epsilon}); "
                         f"got {float(out.data.min())}")
     out.data = (1.0 + alpha * np.log1p(out.data / epsilon)).astype(np.float32)
+    return out
+
+
+# ---------------------------------------------------------------- model input weighting
+WEIGHTINGS = ("auto", "binary", "raw", "log", "bm25")
+# A rating scale: at most this many levels (half stars on 0.5..5 give 10), all multiples of
+# 0.5, none above RATING_MAX.
+RATING_MAX = 10.0
+RATING_LEVELS = 10
+
+
+def looks_like_ratings(values: np.ndarray) -> bool:
+    """Whether stored values are ratings rather than amounts (counts, durations).
+
+    Ratings take a few levels on a half-point grid and are not piled up at their lowest
+    level; amounts are: most users play a game once, view an item once (the lowest level is
+    strictly the most common one on the demo data's counts; ML-100K's most common rating is
+    4 of 5).
+    """
+    levels, counts = np.unique(values, return_counts=True)
+    if (len(levels) > RATING_LEVELS or levels[-1] > RATING_MAX
+            or np.any(np.mod(levels * 2.0, 1.0) != 0)):
+        return False
+    return not (len(levels) > 1 and counts[0] > counts[1:].max())
+
+
+def resolve_weighting(weighting: str, matrix: sp.spmatrix, *, amounts: str = "log") -> str:
+    """The concrete weighting for ``weighting="auto"``, chosen from the value distribution.
+
+    Constant values -> "binary"; negative values (dislikes in implicit's convention) ->
+    "raw", which keeps their sign; ratings (see :func:`looks_like_ratings`: a few half-point
+    levels up to 10, not piled up at the lowest) -> "binary", since a rating says the user
+    consumed the item, not how much; amounts (counts, hours, seconds) -> ``amounts``, the
+    family's choice: "log" (``log2(1+v)``) for ALS, "binary" for the item-item families.
+
+    Examples
+    --------
+    >>> resolve_weighting("auto", sp.csr_matrix([[4.0, 5.0, 4.0, 1.0]]))
+    'binary'
+    >>> resolve_weighting("auto", sp.csr_matrix([[1.0, 1.0, 2.0, 5.0]]))  # counts
+    'log'
+    """
+    check_choice("weighting", weighting, WEIGHTINGS)
+    if weighting != "auto":
+        return weighting
+    values = sp.csr_matrix(matrix).data
+    if values.size == 0 or values.min() == values.max():
+        return "binary"
+    if values.min() < 0:
+        return "raw"
+    return "binary" if looks_like_ratings(values) else amounts
+
+
+def bm25_rows(rows: sp.spmatrix, item_lengths: np.ndarray, n_items: int, k1: float,
+              b: float) -> sp.csr_matrix:
+    """BM25 weights of user rows with items as documents and users as terms.
+
+    This is implicit's ``bm25_weight`` applied to the items x users matrix (as in implicit's
+    examples), written row-wise so that rows folded in later are weighed with the training
+    statistics: ``item_lengths`` (column sums of the training matrix) and ``n_items``. On the
+    training matrix itself it equals ``bm25(matrix.T, k1, b).T``.
+    """
+    out = sp.csr_matrix(rows, dtype=np.float32, copy=True)
+    counts = np.diff(out.indptr)
+    idf = np.log(max(n_items, 1)) - np.log1p(counts.astype(np.float64))
+    mean_length = float(item_lengths.mean()) if len(item_lengths) else 0.0
+    if mean_length <= 0:
+        raise DataError("bm25 weighting needs items with a positive mean sum of values")
+    norm = (1.0 - b) + b * item_lengths.astype(np.float64) / mean_length
+    data = out.data.astype(np.float64)
+    weights = np.repeat(idf, counts) * data * (k1 + 1.0) / (data + k1 * norm[out.indices])
+    out.data = weights.astype(np.float32)
+    return out
+
+
+def weigh(rows: sp.spmatrix, weighting: str, item_lengths: np.ndarray, k1: float,
+          b: float) -> sp.csr_matrix:
+    """Apply a resolved weighting ("binary", "raw", "log", "bm25") to user rows.
+
+    "binary" keeps the positive entries as 1 (a non-positive stored value is no
+    interaction); "log" is ``log2(1 + v)``: a single interaction weighs 1, as under
+    "binary"; "raw" keeps the values.
+
+    Examples
+    --------
+    >>> weigh(sp.csr_matrix([[1.0, 3.0, 0.0]]), "log", np.ones(3), 1.2, 0.75).data.tolist()
+    [1.0, 2.0]
+    """
+    out = _csr_copy(rows)
+    if weighting == "binary":
+        out.data = (out.data > 0).astype(np.float32)
+    elif weighting == "log":
+        if out.nnz and out.data.min() <= -1:
+            raise DataError(f"log weighting needs values > -1; got {float(out.data.min())}")
+        out.data = np.log2(1.0 + out.data.astype(np.float64)).astype(np.float32)
+    elif weighting == "bm25":
+        out = bm25_rows(out, item_lengths, len(item_lengths), k1, b)
+    out.eliminate_zeros()
     return out

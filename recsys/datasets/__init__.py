@@ -16,5 +16,7 @@ from recsys.datasets.baskets import baskets
 from recsys.datasets.demo import demo
 from recsys.datasets.lastfm import lastfm_hetrec
 from recsys.datasets.movielens import movielens_1m, movielens_20m, movielens_100k
+from recsys.datasets.steam import steam_play
 
-__all__ = ["baskets", "demo", "lastfm_hetrec", "movielens_100k", "movielens_1m", "movielens_20m"]
+__all__ = ["baskets", "demo", "lastfm_hetrec", "movielens_100k", "movielens_1m", "movielens_20m",
+           "steam_play"]

@@ -1,11 +1,13 @@
 """Offline evaluation: metric kernels, full-ranking evaluation, plots."""
 
 from recsys.evaluation import metrics
+from recsys.evaluation.auto import AutoResult, auto
 from recsys.evaluation.compare import compare, format_comparison
 from recsys.evaluation.cross_validate import CrossValidationResult, cross_validate
 from recsys.evaluation.evaluate import EvaluationResult, evaluate
 from recsys.evaluation.hybrid_weights import fit_weights
 from recsys.evaluation.tune import TuneResult, tune
 
-__all__ = ["CrossValidationResult", "EvaluationResult", "TuneResult", "compare",
-           "cross_validate", "evaluate", "fit_weights", "format_comparison", "metrics", "tune"]
+__all__ = ["AutoResult", "CrossValidationResult", "EvaluationResult", "TuneResult", "auto",
+           "compare", "cross_validate", "evaluate", "fit_weights", "format_comparison", "metrics",
+           "tune"]

@@ -34,7 +34,8 @@ class EvaluationResult:
         One row per evaluated user (indexed by external user id), one column per metric.
     info : dict
         What was counted and left out: evaluated users, test users unknown to the model,
-        test entries on items the model never saw (they stay relevant and count as misses).
+        test entries on items without any training interaction (outside the model's index
+        or in it with no user; they stay relevant and count as misses).
     """
 
     summary: pd.Series
@@ -74,11 +75,17 @@ def _relevance(model: Recommender, test: Interactions, threshold: float | None =
     info = {
         "users_evaluated": int(known.sum()),
         "users_unknown_skipped": int((~known).sum()),
-        "test_entries_on_unseen_items": int(np.isin(relevant.indices,
-                                                    np.arange(model.n_items, relevant.shape[1]))
-                                            .sum()),
+        "test_entries_on_unseen_items": int(_without_training(model, relevant)
+                                            [relevant.indices].sum()),
     }
     return user_ids[known], relevant, info
+
+
+def _without_training(model: Recommender, relevant: sp.csr_matrix) -> np.ndarray:
+    """Mask of the relevance columns whose item has no training interaction: outside the
+    model's index, or in it (splits keep one item index for train and test) with no user."""
+    held = np.bincount(model.user_items_.indices, minlength=model.n_items) > 0
+    return np.concatenate([~held, np.ones(relevant.shape[1] - model.n_items, dtype=bool)])
 
 
 def evaluate(

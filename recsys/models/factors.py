@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys._checks import check_choice, check_int, check_real
+from recsys._checks import check_choice, check_int
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
@@ -24,72 +24,6 @@ from recsys.models.base import Recommender, Source
 from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
 INDEXES = ("exact", "hnsw")
-WEIGHTINGS = ("auto", "binary", "raw", "log", "bm25")
-# "auto" weighting: values that look like ratings (small numbers on a half-point grid) say the
-# user consumed the item, not how much; anything wider (play counts, seconds) is log-scaled.
-RATING_MAX = 10.0
-
-def resolve_weighting(weighting: str, matrix: sp.csr_matrix) -> str:
-    """The concrete weighting for ``weighting="auto"``, chosen from the value distribution.
-
-    Constant values -> "binary"; negative values (dislikes in implicit's convention) ->
-    "raw", which keeps their sign; rating-like values (multiples of 0.5 up to 10) ->
-    "binary"; anything else (counts, durations) -> "log".
-    """
-    check_choice("weighting", weighting, WEIGHTINGS)
-    if weighting != "auto":
-        return weighting
-    values = matrix.data
-    if values.size == 0 or values.min() == values.max():
-        return "binary"
-    if values.min() < 0:
-        return "raw"
-    if values.max() <= RATING_MAX and np.all(np.mod(values * 2.0, 1.0) == 0):
-        return "binary"
-    return "log"
-
-
-def bm25_rows(rows: sp.csr_matrix, item_lengths: np.ndarray, n_items: int, k1: float,
-              b: float) -> sp.csr_matrix:
-    """BM25 weights of user rows with items as documents and users as terms.
-
-    This is implicit's ``bm25_weight`` applied to the items x users matrix (as in implicit's
-    examples), written row-wise so that rows folded in later are weighed with the training
-    statistics: ``item_lengths`` (column sums of the training matrix) and ``n_items``. On the
-    training matrix itself it equals ``recsys.data.weighting.bm25(matrix.T, k1, b).T``.
-    """
-    out = sp.csr_matrix(rows, dtype=np.float32, copy=True)
-    counts = np.diff(out.indptr)
-    idf = np.log(max(n_items, 1)) - np.log1p(counts.astype(np.float64))
-    mean_length = float(item_lengths.mean()) if len(item_lengths) else 0.0
-    if mean_length <= 0:
-        raise DataError("bm25 weighting needs items with a positive mean sum of values")
-    norm = (1.0 - b) + b * item_lengths.astype(np.float64) / mean_length
-    data = out.data.astype(np.float64)
-    weights = np.repeat(idf, counts) * data * (k1 + 1.0) / (data + k1 * norm[out.indices])
-    out.data = weights.astype(np.float32)
-    return out
-
-
-def weigh(rows: sp.csr_matrix, weighting: str, item_lengths: np.ndarray, k1: float,
-          b: float) -> sp.csr_matrix:
-    """Apply a resolved weighting ("binary", "raw", "log", "bm25") to user rows.
-
-    "log" is ``log2(1 + v)``: a single interaction weighs 1, as under "binary", so the
-    confidence scale ``alpha`` keeps its meaning across weightings.
-    """
-    out = sp.csr_matrix(rows, dtype=np.float32, copy=True)
-    out.sum_duplicates()
-    if weighting == "binary":
-        out.data = np.ones_like(out.data)
-    elif weighting == "log":
-        if out.nnz and out.data.min() <= -1:
-            raise DataError(f"log weighting needs values > -1; got {float(out.data.min())}")
-        out.data = np.log2(1.0 + out.data.astype(np.float64)).astype(np.float32)
-    elif weighting == "bm25":
-        out = bm25_rows(out, item_lengths, len(item_lengths), k1, b)
-    out.eliminate_zeros()
-    return out
 
 
 class FactorModel(Recommender):
@@ -112,9 +46,6 @@ class FactorModel(Recommender):
     seed: int
     index: str
     index_params: dict | None
-    weighting: str
-    bm25_k1: float
-    bm25_b: float
     # Learned state.
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -144,25 +75,6 @@ class FactorModel(Recommender):
 
     def _train(self, matrix: sp.csr_matrix, threads: int, seed: int, show_progress: bool) -> Any:
         raise NotImplementedError
-
-    def _weighted_training_input(self, interactions: Interactions) -> sp.csr_matrix:
-        """Resolve ``weighting`` on the training values and weigh them; keeps what fold-in
-        needs to weigh new rows the same way (``weighting_``, ``item_lengths_``)."""
-        k1, b = check_weighting_params(self)
-        matrix = interactions.matrix
-        self.weighting_ = resolve_weighting(self.weighting, matrix)
-        self.item_lengths_ = np.asarray(matrix.sum(axis=0), dtype=np.float32).ravel()
-        weighted = weigh(matrix, self.weighting_, self.item_lengths_, k1, b)
-        if weighted.nnz == 0:
-            # Every stored weight was zero: nothing to learn from, and implicit would
-            # silently return near-zero factors that rank items by index.
-            raise DataError(f"{type(self).__name__}: no interaction has a nonzero weight "
-                            f"after {self.weighting_!r} weighting; nothing to fit")
-        return weighted
-
-    def _weigh_rows(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        return weigh(rows, self.weighting_, self.item_lengths_, float(self.bm25_k1),
-                     float(self.bm25_b))
 
     def _index_params(self) -> dict:
         params = {} if self.index_params is None else self.index_params
@@ -247,12 +159,3 @@ class FactorModel(Recommender):
         gives the scores."""
         self._check_fitted()
         return self._factor_frame(self.item_factors_, self.items_.ids, "item")
-
-
-def check_weighting_params(model: Any) -> tuple[float, float]:
-    """Validated BM25 parameters of a model with ``bm25_k1`` / ``bm25_b``."""
-    k1 = check_real("bm25_k1", model.bm25_k1)
-    b = check_real("bm25_b", model.bm25_b)
-    if b > 1:
-        raise ConfigError(f"bm25_b must be in [0, 1], got {model.bm25_b!r}")
-    return k1, b

@@ -10,9 +10,10 @@ import scipy.sparse as sp
 from recsys._checks import check_int, check_real
 from recsys.data.interactions import Interactions
 from recsys.models.factors import FactorModel
+from recsys.models.weighted import WeightedInput
 
 
-class LMF(FactorModel):
+class LMF(WeightedInput, FactorModel):
     """Logistic matrix factorization (implicit's CPU kernel): the probability that a user
     interacts with an item is the logistic of their inner product plus user and item biases.
 
@@ -62,6 +63,8 @@ class LMF(FactorModel):
     """
 
     bias_columns = ("item_bias", "user_bias")
+    # implicit's defaults for LMF were tuned on its own weights; not re-studied here.
+    normalize_weights = False
 
     def __init__(
         self,

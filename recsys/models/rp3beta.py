@@ -9,6 +9,7 @@ from recsys._checks import check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models.base import Recommender
+from recsys.models.weighted import WeightedInput
 from recsys.ranking.topk import top_k_entries
 
 # Rows of the item x item product computed per sparse product: bounds the intermediate
@@ -23,25 +24,23 @@ def row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(inverse) @ matrix)
 
 
-def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float, k: int,
-                       binary: bool = True) -> sp.csr_matrix:
+def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float,
+                       k: int) -> sp.csr_matrix:
     """The RP3beta item x item matrix ``W``; row i scores every item for a user holding i.
 
     ``W = (P_iu^alpha @ P_ui^alpha) diag(1 / popularity^beta)`` where ``P_ui`` is the
     row-normalised user -> item transition matrix, ``P_iu`` the row-normalised item -> user
     one, the power applies elementwise to the transition probabilities, and ``popularity`` is
-    the number of users of each item. The diagonal is zeroed and each row keeps its k largest
-    entries.
+    the number of users of each item. Positive weights shape the transition probabilities
+    (binary input gives the plain walk); a non-positive weight is no edge. The diagonal is
+    zeroed and each row keeps its k largest entries.
     """
     matrix = sp.csr_matrix(matrix, dtype=np.float64)
     positive = matrix.copy()
     positive.data = (positive.data > 0).astype(np.float64)
     positive.eliminate_zeros()
-    if binary:
-        matrix = positive
-    else:
-        matrix = matrix.multiply(positive).tocsr()  # non-positive weights are no edge
-        matrix.eliminate_zeros()
+    matrix = matrix.multiply(positive).tocsr()  # non-positive weights are no edge
+    matrix.eliminate_zeros()
     user_item = row_normalize(matrix)
     item_user = row_normalize(sp.csr_matrix(matrix.T))
     if alpha != 1.0:
@@ -67,7 +66,7 @@ def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float, k: int,
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 
-class RP3beta(Recommender):
+class RP3beta(WeightedInput, Recommender):
     """Graph-based item-item recommender (Paudel et al., 2017; Christoffel et al., 2015).
 
     Users and items form a bipartite graph. The similarity of item i to item j is the
@@ -85,9 +84,13 @@ class RP3beta(Recommender):
         (0 gives P3alpha).
     k : int
         Neighbours kept per item (the largest similarities of each row).
-    binary : bool
-        Treat every positive interaction as 1; otherwise the weights shape the transition
-        probabilities.
+    weighting : {"auto", "binary", "raw", "log", "bm25"}
+        How stored values become weights: the same options and the same detection as
+        :class:`recsys.ALS`; "auto" gives "binary" for ratings, constant values and amounts
+        (counts, hours: binary beat ``log2(1+v)`` on validation, 0.2326 vs 0.2132 NDCG@10 on
+        Steam play time, 0.2861 vs 0.2830 on the demo data) and "raw" for negative values.
+    bm25_k1, bm25_b : float
+        BM25 parameters (``weighting="bm25"`` only).
 
     Attributes
     ----------
@@ -117,31 +120,29 @@ class RP3beta(Recommender):
     """
 
     supports_unknown_users = True
+    # Amounts are binarised (measurements in the docstring, under ``weighting``).
+    amounts_weighting = "binary"
 
     def __init__(self, alpha: float = 0.75, beta: float = 0.4, k: int = 200,
-                 binary: bool = True) -> None:
+                 weighting: str = "auto", bm25_k1: float = 100.0, bm25_b: float = 0.8) -> None:
         self.alpha = alpha
         self.beta = beta
         self.k = k
-        self.binary = binary
+        self.weighting = weighting
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
 
     def _fit(self, interactions: Interactions, dataset: Dataset | None,
              show_progress: bool) -> None:
         alpha = check_real("alpha", self.alpha)
         beta = check_real("beta", self.beta)
         k = check_int("k", self.k)
-        self.similarity_ = rp3beta_similarity(interactions.matrix, alpha, beta, k, self.binary)
-
-    def _input(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        if not self.binary:
-            return matrix
-        out = matrix.copy()
-        out.data = (out.data > 0).astype(np.float32)
-        return out
+        matrix = self._weighted_training_input(interactions)
+        self.similarity_ = rp3beta_similarity(matrix, alpha, beta, k)
 
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
-        return (self._input(history) @ similarity).toarray()
+        return (self._weigh_rows(history) @ similarity).toarray()
 
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         rows = self.similarity_[item_rows]

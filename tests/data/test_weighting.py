@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from implicit.nearest_neighbours import bm25_weight
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from recsys.data.weighting import bm25, log_confidence, tfidf
+from recsys.data.weighting import bm25, log_confidence, resolve_weighting, tfidf
 from recsys.errors import ConfigError, DataError
 
 
@@ -87,3 +89,49 @@ def test_argument_and_value_checks():
         bm25(m, b=1.5)
     with pytest.raises(ConfigError):
         bm25(m, k1=-1.0)
+
+
+# ---------------------------------------------------------------- "auto" weighting
+
+
+def test_auto_weighting_on_the_real_data_sets(ml100k, shared_data):
+    import recsys as rs
+
+    assert resolve_weighting("auto", ml100k.matrix) == "binary"  # ratings 1-5, mode 4
+    steam = rs.datasets.steam_play(shared_data / "steam-play").interactions
+    assert resolve_weighting("auto", steam.matrix) == "log"  # hours
+    # The play-like counts made from ratings: amounts, not ratings.
+    counts = ml100k.matrix.copy()
+    counts.data = 2.0 ** (counts.data + 5)
+    assert resolve_weighting("auto", counts) == "log"
+    demo = rs.datasets.demo().interactions
+    assert resolve_weighting("auto", demo.matrix) == "log"
+    assert resolve_weighting("auto", demo.matrix, amounts="binary") == "binary"
+    assert resolve_weighting("auto", ml100k.matrix, amounts="log") == "binary"  # not amounts
+    # Each family's "auto" on amounts: log for ALS, binary for the item-item families.
+    assert rs.ALS(factors=4, iterations=1, threads=1).fit(demo).weighting_ == "log"
+    for model in (rs.EASE(threads=1), rs.RP3beta(k=10), rs.ItemKNN(k=10, threads=1)):
+        assert model.fit(demo).weighting_ == "binary", type(model).__name__
+
+
+@settings(max_examples=50, deadline=None)
+@given(counts=st.lists(st.integers(0, 50), min_size=2, max_size=10), top=st.sampled_from([1, 2]))
+def test_small_levels_are_ratings_unless_piled_up_at_the_lowest(counts, top):
+    levels = np.arange(1, len(counts) + 1) / top  # a half-point or a whole-point grid
+    values = np.repeat(levels, counts)
+    if values.size == 0 or values.min() == values.max():
+        return
+    present = np.array([c for c in counts if c > 0])
+    piled = present[0] > present[1:].max()
+    expected = "log" if piled else "binary"
+    assert resolve_weighting("auto", sp.csr_matrix(values[None, :])) == expected
+
+
+def test_auto_weighting_special_values():
+    assert resolve_weighting("auto", sp.csr_matrix([[2.0, 2.0, 0.0]])) == "binary"
+    assert resolve_weighting("auto", sp.csr_matrix([[-1.0, 3.0]])) == "raw"
+    assert resolve_weighting("auto", sp.csr_matrix([[0.3, 1.7, 0.3]])) == "log"  # off grid
+    assert resolve_weighting("auto", sp.csr_matrix([[12.0, 14.0, 14.0]])) == "log"  # > 10
+    assert resolve_weighting("log", sp.csr_matrix([[4.0, 5.0]])) == "log"
+    with pytest.raises(ConfigError, match="weighting"):
+        resolve_weighting("tf", sp.csr_matrix([[1.0]]))

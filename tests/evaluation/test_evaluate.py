@@ -83,3 +83,25 @@ def test_relevance_threshold_and_graded_gains(small):
     # Only c (5) is relevant: hit at rank 2 of 1 relevant -> ndcg = 1/log2(3), recall = 1.
     assert strict.per_user.loc["u1", "ndcg@2"] == pytest.approx(1 / math.log2(3))
     assert strict.per_user.loc["u1", "recall@2"] == 1.0
+
+
+def test_unseen_items_count_items_without_training_interactions(ml100k):
+    # rs.split keeps one item index for train and test, so a test item with no training
+    # interaction is still inside the model's index: it must be counted all the same.
+    train, test = rs.split.random(ml100k, test_size=0.2, seed=42)
+    assert np.array_equal(train.items.ids, test.items.ids)
+    res = rs.evaluate(rs.Popularity().fit(train), test, k=10)
+    frame_train, frame_test = train.to_pandas(), test.to_pandas()
+    held = set(frame_train["item"])
+    known_users = set(frame_train["user"])
+    expected = int((~frame_test["item"].isin(held) & frame_test["user"].isin(known_users)).sum())
+    assert expected > 0
+    assert res.info["test_entries_on_unseen_items"] == expected
+
+
+def test_unseen_items_include_items_outside_the_index(small):
+    train, test = small
+    extra = rs.Interactions.from_pandas(pd.DataFrame({
+        "user": ["u1", "u1", "u4"], "item": ["c", "zz", "zz"]}), "user", "item")
+    assert rs.evaluate(rs.Popularity().fit(train), extra, k=2).info[
+        "test_entries_on_unseen_items"] == 2

@@ -131,6 +131,31 @@ def test_every_model_failing_still_writes_a_report_and_exits_1(tmp_path, capsys)
 # --------------------------------------------------------------------------- protocols
 
 
+def test_auto_entry_races_the_families_and_reports_the_winner(tmp_path):
+    config = small_config(tmp_path, """
+        [[models]]
+        class = "Popularity"
+        [[models]]
+        [models.auto]
+        budget_s = 1000
+        families = ["RP3beta", "ItemKNN"]
+        """)
+    result = run_experiment(config, output=tmp_path / "out", show_progress=False)
+    run = next(run for run in result.runs if run.name == "auto")
+    assert run.ok, run.error
+    assert run.best_params[0]["family"] in ("RP3beta", "ItemKNN")
+    assert set(run.trials["family"]) == {"RP3beta", "ItemKNN"}
+    assert run.trials["winner"].any() and (run.trials["fold"] == 1).all()
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    entry = next(m for m in document["models"] if m["name"] == "auto")
+    assert entry["tuned_params"] == run.best_params
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"family={run.best_params[0]['family']!r}" in report
+    table = result.table
+    assert table.loc[(table["model"] == "auto") & (table["metric"] == "ndcg@10"), "mean"].item() > \
+        table.loc[(table["model"] == "Popularity") & (table["metric"] == "ndcg@10"), "mean"].item()
+
+
 def test_kfold_on_a_csv_file_with_column_mapping(tmp_path):
     events = rs.datasets.demo().interactions.to_pandas().rename(
         columns={"user": "customer", "item": "product", "weight": "w"})
@@ -242,6 +267,12 @@ MODELS = '[[models]]\nclass = "Popularity"\n\n[[models]]\nclass = "ItemKNN"\n'
      "models[1].tune.space.shrink", 9, "no parameter 'shrink'"),
     (BASE + MODELS + "[models.tune]\nspace = { k = 10 }\n", "models[1].tune.space.k", 9,
      "non-empty array"),
+    (BASE + MODELS + "\n[[models]]\n[models.auto]\nfamilies = [\"EASE\", \"Ease\"]\n",
+     "models[2].auto.families[1]", 11, "did you mean 'EASE'"),
+    (BASE + MODELS + "\n[[models]]\nclass = \"ALS\"\n[models.auto]\nbudget_s = 5\n",
+     "models[2].class", 10, "takes no 'class'"),
+    (BASE + MODELS + "\n[[models]]\n[models.auto]\nbudget_s = -1\n",
+     "models[2].auto.budget_s", 11, "> 0"),
     (BASE, "models", None, "missing"),  # nowhere in the file: no line to name
 ])
 def test_bad_keys_are_named_with_their_line(text, key, line, words):

@@ -10,8 +10,8 @@ from threadpoolctl import threadpool_limits
 
 import recsys as rs
 from recsys.data import weighting
+from recsys.data.weighting import bm25_rows, resolve_weighting, weigh
 from recsys.errors import ConfigError, DataError, RecsysWarning, UnknownIdError
-from recsys.models.factors import bm25_rows, resolve_weighting, weigh
 from recsys.ranking import HNSWIndex
 
 
@@ -35,7 +35,8 @@ def demo_model(demo):
 
 @pytest.mark.parametrize("mode", ["binary", "raw"])
 def test_top10_equals_raw_implicit_on_movielens(ml_split, mode):
-    """Same hyperparameters and seed: the wrapper adds no hidden change."""
+    """Same hyperparameters and seed: the wrapper's only change is dividing the weights by
+    their training mean."""
     from implicit.cpu.als import AlternatingLeastSquares
 
     train, _ = ml_split
@@ -45,6 +46,9 @@ def test_top10_equals_raw_implicit_on_movielens(ml_split, mode):
     matrix = train.matrix.copy()
     if mode == "binary":
         matrix.data = np.ones_like(matrix.data)
+    mean = float(matrix.data.astype(np.float64).mean())
+    matrix.data = (matrix.data / mean).astype(np.float32)
+    assert ours.weight_scale_ == pytest.approx(1.0 if mode == "binary" else 3.53, abs=0.01)
     with threadpool_limits(1, "blas"):
         raw = AlternatingLeastSquares(**params, num_threads=1, random_state=0)
         raw.fit(matrix, show_progress=False)
@@ -311,3 +315,42 @@ def test_exact_search_on_a_wide_catalog_equals_float64_scoring():
         single = model.recommend(7, k=10, items=items)
         np.testing.assert_array_equal(single.positions[0], recs.positions[7])
         np.testing.assert_array_equal(single.scores[0], recs.scores[7])
+
+
+def test_weights_are_normalised_by_their_training_mean(demo):
+    # Multiplying every value by a constant changes nothing once the weights are divided by
+    # their mean: alpha keeps meaning "the confidence of an average positive".
+    frame = demo.to_pandas()
+    given, scaled = (rs.Interactions.from_arrays(frame["user"], frame["item"],
+                                                 weights=frame["weight"] * c) for c in (1, 64))
+    params = dict(factors=8, iterations=3, weighting="raw", threads=1, seed=0)
+    a, b = rs.ALS(**params).fit(given), rs.ALS(**params).fit(scaled)
+    assert b.weight_scale_ == pytest.approx(64.0 * a.weight_scale_, rel=1e-5)
+    np.testing.assert_allclose(a.user_factors_, b.user_factors_, rtol=1e-3, atol=1e-4)
+    binary = rs.ALS(factors=8, iterations=1, weighting="binary", threads=1).fit(demo)
+    assert binary.weight_scale_ == 1.0
+
+
+def test_auto_alpha_follows_history_length_and_get_params_keeps_auto(groceries_csv, tmp_path):
+    baskets = rs.datasets.baskets(groceries_csv).interactions  # about 4.4 items per basket
+    model = rs.ALS(factors=8, iterations=2, threads=1).fit(baskets)
+    frame = baskets.to_pandas()
+    per_user = frame.groupby("user").size().mean()
+    assert model.get_params()["alpha"] == "auto"
+    assert model.alpha_ == pytest.approx(max(10.0, 150.0 / per_user))
+    assert model.alpha_ > 30
+    assert model.regularization_ == pytest.approx(5.0 * model.alpha_)
+    rs.save(model, tmp_path / "als")
+    loaded = rs.load(tmp_path / "als")
+    assert loaded.alpha_ == model.alpha_
+    history = {"new": frame["item"].iloc[:3].tolist()}
+    np.testing.assert_array_equal(loaded.recommend("new", k=5, history=history).scores,
+                                  model.recommend("new", k=5, history=history).scores)
+
+
+def test_auto_alpha_keeps_the_floor_on_long_histories(ml_split):
+    train, _ = ml_split  # about 85 entries per user: 150 / 85 < 10
+    model = rs.ALS(factors=4, iterations=1, threads=1).fit(train)
+    assert model.alpha_ == 10.0
+    with pytest.raises(ValueError, match="alpha"):
+        rs.ALS(alpha="high", factors=4, iterations=1, threads=1).fit(train)

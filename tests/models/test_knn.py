@@ -11,7 +11,7 @@ import recsys as rs
     ("cosine", nn.CosineRecommender), ("bm25", nn.BM25Recommender),
     ("tfidf", nn.TFIDFRecommender)])
 def test_scores_equal_raw_implicit(ml100k, similarity, backend):
-    model = rs.ItemKNN(similarity=similarity, k=50, binary=True).fit(ml100k)
+    model = rs.ItemKNN(similarity=similarity, k=50, weighting="binary").fit(ml100k)
     binary = ml100k.matrix.copy()
     binary.data[:] = 1.0
     raw = backend(K=50)

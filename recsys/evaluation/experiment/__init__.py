@@ -43,6 +43,15 @@ evaluates and compares every model and writes results and a report a person read
     k = 10
     valid_size = 0.2
 
+    [[models]]                    # rs.auto: the families race on a validation split carved
+    name = "auto"                 # from train (no class, no params); default name "auto"
+    [models.auto]
+    budget_s = 60                 # seconds of search per fold
+    families = ["EASE", "ALS"]    # default: every family of recsys.evaluation.spaces
+    metric = "ndcg"
+    k = 10
+    valid_size = 0.2
+
 Errors name the key path and its line: a malformed file gets tomllib's line and column, a
 bad value or unknown key its path (``models[2].params.factors``, 0-based) and the line where
 it is written; a model parameter of the wrong type is caught when the file is loaded. ``recsys

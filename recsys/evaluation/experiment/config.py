@@ -21,6 +21,7 @@ from recsys.evaluation.evaluate import ACCURACY_METRICS
 from recsys.evaluation.experiment.errors import ExperimentError, Key, _kind, _Reader, _suggest
 from recsys.evaluation.experiment.overrides import apply_overrides
 from recsys.evaluation.experiment.params import check_params
+from recsys.evaluation.spaces import SPACES
 from recsys.evaluation.tune import SAMPLERS
 from recsys.evaluation.tune_optuna import check_space
 from recsys.models.base import Recommender, registered_models
@@ -37,7 +38,8 @@ TOP_KEYS = ("name", "seed", "output", "metrics", "k", "report_k", "n_bootstrap",
 DATASET_KEYS = ("name", "path", "columns", "sep")
 COLUMN_KEYS = ("user", "item", "weight", "timestamp")
 FILTER_KEYS = ("min_weight", "min_user", "min_item")
-MODEL_KEYS = ("class", "name", "params", "tune")
+MODEL_KEYS = ("class", "name", "params", "tune", "auto")
+AUTO_KEYS = ("budget_s", "families", "metric", "k", "valid_size")
 TUNE_KEYS = ("space", "n_trials", "sampler", "prune", "metric", "k", "valid_size")
 
 
@@ -49,6 +51,7 @@ class ModelSpec:
     class_name: str
     params: dict
     tune: dict | None = None
+    auto: dict | None = None  # an rs.auto entry: its options
 
     @property
     def cls(self) -> type[Recommender]:
@@ -258,6 +261,14 @@ def _parse_models(r: _Reader, value: Any, report_k: int) -> list[ModelSpec]:
     for i, entry in enumerate(value):
         key: Key = ("models", i)
         table = r.table(entry, key, MODEL_KEYS)
+        if "auto" in table:
+            spec = _parse_auto(r, key, table, report_k)
+            if spec.name in names:
+                raise r.error(key + ("name",), f"two models are named {spec.name!r}; give "
+                                               "each a unique name")
+            names.add(spec.name)
+            specs.append(spec)
+            continue
         class_name = r.typed(table, key, "class", (str,), None, "a model class name")
         if class_name is None:
             raise r.error(key, "missing 'class' (the model's class name, e.g. \"ItemKNN\")")
@@ -286,6 +297,33 @@ def _parse_models(r: _Reader, value: Any, report_k: int) -> list[ModelSpec]:
                                    report_k)
         specs.append(ModelSpec(name, class_name, dict(params), tune_cfg))
     return specs
+
+
+def _parse_auto(r: _Reader, key: Key, table: dict, report_k: int) -> ModelSpec:
+    for other in ("class", "params", "tune"):
+        if other in table:
+            raise r.error(key + (other,), f"an entry with [models.auto] takes no {other!r}: "
+                                          "rs.auto chooses the family and its parameters")
+    options = r.table(table["auto"], key + ("auto",), AUTO_KEYS)
+    budget = r.typed(options, key + ("auto",), "budget_s", (int, float), 60.0, "a number")
+    if not budget > 0:
+        raise r.error(key + ("auto", "budget_s"), f"must be > 0, got {budget}")
+    families = r.typed(options, key + ("auto",), "families", (list,), None,
+                       "an array of family names")
+    for i, family in enumerate(families or []):
+        if family not in SPACES:
+            raise r.error(key + ("auto", "families", i),
+                          f"unknown family {family!r}{_suggest(str(family), list(SPACES))} "
+                          f"(available: {', '.join(SPACES)})")
+    metric = r.typed(options, key + ("auto",), "metric", (str,), "ndcg", "a metric name")
+    if metric not in ACCURACY_METRICS:
+        raise r.error(key + ("auto", "metric"), f"unknown metric {metric!r}; available: "
+                                                f"{', '.join(ACCURACY_METRICS)}")
+    cfg = {"budget_s": float(budget), "families": families, "metric": metric,
+           "k": r.positive_int(options, key + ("auto",), "k", report_k),
+           "valid_size": r.fraction(options, key + ("auto",), "valid_size", 0.2)}
+    name = r.typed(table, key, "name", (str,), "auto", "a string")
+    return ModelSpec(name, "auto", {}, auto=cfg)
 
 
 def _check_params(r: _Reader, key: Key, class_name: str, params: dict, valid: list[str]):

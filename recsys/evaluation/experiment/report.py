@@ -273,6 +273,8 @@ def _tuning_table(result: ExperimentResult) -> pd.DataFrame | None:
             best = None
             if run.trials is not None:
                 scored = run.trials[run.trials["fold"] == fold]
+                if "rung" in scored:  # rs.auto: lower rungs were fitted on fewer users
+                    scored = scored[scored["rung"] == scored["rung"].max()]
                 score_column = next(c for c in scored.columns if "@" in c)
                 best = f"{score_column} {scored[score_column].max():.4f} " \
                        f"({len(scored)} trials)"

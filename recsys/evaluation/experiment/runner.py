@@ -21,6 +21,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.features import Features
 from recsys.data.interactions import Interactions
 from recsys.data.summary import describe, item_counts
+from recsys.evaluation.auto import auto
 from recsys.evaluation.evaluate import evaluate
 from recsys.evaluation.experiment.config import ExperimentConfig, ModelSpec, load_config
 from recsys.evaluation.experiment.output import _write_csv, _write_json, format_summary
@@ -124,12 +125,20 @@ def _run_model(spec: ModelSpec, config: ExperimentConfig, dataset: Dataset, fold
                disable=not show_progress)
     for fold, (train, test) in enumerate(bar, start=1):
         params = dict(spec.params)
-        if spec.tune is not None:
-            params.update(_tune(spec, spec.tune, config, dataset, train, trials, fold,
-                                show_progress))
-            run.best_params.append(params)
         started = time.perf_counter()
-        model = spec.cls(**params).fit(_with_side(dataset, train))
+        model: Recommender
+        if spec.auto is not None:
+            found = auto(train, **spec.auto, seed=config.seed)
+            model = found.model
+            run.best_params.append({"family": found.family, **found.params})
+            trials.append(found.trials.assign(fold=fold))
+        else:
+            if spec.tune is not None:
+                params.update(_tune(spec, spec.tune, config, dataset, train, trials, fold,
+                                    show_progress))
+                run.best_params.append(params)
+                started = time.perf_counter()
+            model = spec.cls(**params).fit(_with_side(dataset, train))
         run.fit_seconds += time.perf_counter() - started
         started = time.perf_counter()
         result = evaluate(model, test, k=list(config.k), metrics=list(config.metrics),

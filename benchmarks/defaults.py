@@ -1,0 +1,213 @@
+"""Do the shipped defaults generalise? Default vs validation-tuned optimum on every data set.
+
+Protocol (issue 13): per-user random 80/20 split (seed 42) of each data set, full ranking,
+NDCG@10 on the test part. Tuning only ever sees a validation split (20% of each training
+user's items, seed 7) carved from the training part; the chosen candidate is refitted on
+the whole training part and scored on test. For every family and data set the table gives
+
+- ``tuned``: test NDCG@10 of the candidate best on that data set's validation split;
+- ``default``: test NDCG@10 of the family's shipped defaults, and ``default/tuned``;
+- ``loo``: test NDCG@10 of the candidate (a constant or a rule of the data) chosen on the
+  *other* data sets' validation splits (best mean share of each one's validation optimum),
+  and ``loo/tuned``: a rule chosen on three data sets, scored on the fourth.
+
+It also prints what ``weighting="auto"`` resolved to on each data set beside the validation
+scores of the explicit "binary" and "log" candidates, so the decision is measured.
+
+Every candidate's score is cached in a JSON file (``--cache``), so a rerun only computes
+what changed (the shipped defaults are always refitted).
+Heavy: about half an hour on one core from an empty cache; every model runs on one thread.
+
+    .venv/bin/python benchmarks/defaults.py [--data PATH] [--cache PATH] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+import recsys as rs
+from recsys.data.weighting import resolve_weighting
+from recsys.models.ease import default_l2
+
+Params = Callable[[rs.Interactions], dict]
+
+
+def constant(**params) -> Params:
+    return lambda _train: params
+
+
+def ease_rule(per_user: float, weighting: str) -> Params:
+    return lambda train: {"l2": default_l2(train.matrix, per_user=per_user),
+                          "weighting": weighting}
+
+
+def als_rule(per_density: float) -> Params:
+    """ALS's alpha as ``per_density / density``: the positives' share of the total confidence
+    stays the same whatever the density."""
+    return lambda train: {"alpha": per_density * train.n_users * train.n_items / train.nnz}
+
+
+def als_history_rule(mass: float) -> Params:
+    """ALS's alpha as ``max(10, mass / mean entries per user)``: a typical user's positives
+    carry at least ``mass`` confidence in total, however short the histories."""
+    return lambda train: {"alpha": max(10.0, mass * train.n_users / train.nnz)}
+
+
+def grid(**axes: list) -> dict[str, Params]:
+    """Every combination of the axes as a named constant candidate."""
+    frame = pd.MultiIndex.from_product(list(axes.values()), names=list(axes)).to_frame()
+    rows = frame.to_dict(orient="records")
+    return {" ".join(f"{k}={v}" for k, v in row.items()): constant(**row) for row in rows}
+
+
+# family -> (factory of a model from params, candidates: label -> params of the training data)
+FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
+    "ItemKNN": (lambda **p: rs.ItemKNN(threads=1, **p),
+                {**grid(similarity=["tfidf", "cosine"], k=[50, 100, 200, 400, 1000]),
+                 **grid(k=[1000], weighting=["binary", "log"])}),
+    "RP3beta": (rs.RP3beta, {**grid(alpha=[0.5, 0.75, 1.0], beta=[0.2, 0.4, 0.6]),
+                             **grid(beta=[0.4], weighting=["binary", "log"])}),
+    "EASE": (lambda **p: rs.EASE(threads=1, **p),
+             {**grid(l2=[50.0, 100.0, 200.0, 500.0], weighting=["binary"]),
+              **grid(l2=[200.0], weighting=["log"]),
+              **{f"l2=min(500,{c}*users/item) weighting={w}": ease_rule(c, w)
+                 for c in (3, 5, 10, 20) for w in ("binary", "log")}}),
+    "ALS": (lambda **p: rs.ALS(threads=1, **p),
+            {**grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"]),
+             **grid(alpha=[100.0, 300.0]),
+             **{f"alpha={c}/density": als_rule(c) for c in (0.25, 0.5, 1.0)},
+             **{f"alpha=max(10,{c}/entries per user)": als_history_rule(c)
+                for c in (100.0, 150.0, 300.0)}}),
+}
+
+
+def load(data: Path) -> dict[str, rs.Interactions]:
+    return {
+        "ml-100k": rs.datasets.movielens_100k(data / "ml-100k").interactions,
+        "steam": rs.datasets.steam_play(data / "steam-play").interactions,
+        "groceries": rs.datasets.baskets(data / "groceries" / "groceries.csv").interactions,
+        "demo": rs.datasets.demo().interactions,
+    }
+
+
+class Scores:
+    """NDCG@10 of (data set, family, candidate, phase), computed once and cached on disk."""
+
+    def __init__(self, path: Path, splits: dict) -> None:
+        self.path = path
+        self.splits = splits
+        self.cache = json.loads(path.read_text()) if path.exists() else {}
+
+    def get(self, data: str, family: str, label: str, phase: str) -> float:
+        key = f"{data}|{family}|{label}|{phase}"
+        # The shipped defaults change with the code: never taken from the cache.
+        if key not in self.cache or label == "default":
+            fit, valid, train, test = self.splits[data]
+            factory, candidates = FAMILIES[family]
+            on, against = (fit, valid) if phase == "valid" else (train, test)
+            params = {} if label == "default" else candidates[label](on)
+            started = time.perf_counter()
+            model = factory(**params).fit(on)
+            score = float(rs.evaluate(model, against, train=on, k=10).summary["ndcg@10"])
+            self.cache[key] = score
+            print(f"  {data:10s} {family:8s} {phase:5s} {score:.4f} "
+                  f"({time.perf_counter() - started:5.1f}s) {label}", flush=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.cache, indent=0, sort_keys=True))
+            tmp.replace(self.path)
+        return self.cache[key]
+
+
+def study(scores: Scores, datasets: list[str]) -> pd.DataFrame:
+    rows = []
+    for family, (_, candidates) in FAMILIES.items():
+        valid = pd.DataFrame({d: {c: scores.get(d, family, c, "valid") for c in candidates}
+                              for d in datasets})
+        share = valid / valid.max()  # each candidate's share of the validation optimum
+        for data in datasets:
+            tuned_label = valid[data].idxmax()
+            loo_label = share.drop(columns=data).mean(axis=1).idxmax()
+            tuned = scores.get(data, family, tuned_label, "test")
+            default = scores.get(data, family, "default", "test")
+            loo = scores.get(data, family, loo_label, "test")
+            rows.append({"family": family, "data": data, "tuned": tuned, "default": default,
+                         "default/tuned": default / tuned, "loo": loo, "loo/tuned": loo / tuned,
+                         "tuned candidate": tuned_label, "loo candidate": loo_label})
+    return pd.DataFrame(rows)
+
+
+def weighting_report(scores: Scores, inter: dict[str, rs.Interactions]) -> pd.DataFrame:
+    """What "auto" resolves to, beside the validation scores of binary and log weights."""
+    rows = []
+    for data, interactions in inter.items():
+        row = {"data": data,
+               "auto (ALS)": resolve_weighting("auto", interactions.matrix),
+               "auto (item-item)": resolve_weighting("auto", interactions.matrix,
+                                                     amounts="binary")}
+        for family, label in (("ItemKNN", "k=1000"), ("RP3beta", "beta=0.4"),
+                              ("EASE", "l2=200.0"), ("ALS", "alpha=10.0")):
+            for weighting in ("binary", "log"):
+                row[f"{family} {weighting}"] = scores.get(
+                    data, family, f"{label} weighting={weighting}", "valid")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("data")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared/data")
+    parser.add_argument("--cache", type=Path,
+                        default=Path.home() / ".cache/recsys/benchmark-defaults.json")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    inter = load(args.data)
+    splits = {}
+    for name, interactions in inter.items():
+        train, test = rs.split.random(interactions, test_size=0.2, seed=42)
+        fit, valid = rs.split.random(train, test_size=0.2, seed=7)
+        splits[name] = (fit, valid, train, test)
+    scores = Scores(args.cache, splits)
+    table = study(scores, list(inter))
+    weights = weighting_report(scores, inter)
+    pd.set_option("display.width", 200)
+    print("\nNDCG@10 on test: shipped default, validation-tuned optimum, leave-one-data-set-out")
+    print(table.drop(columns=["tuned candidate", "loo candidate"]).to_string(
+        index=False, float_format=lambda v: f"{v:.4f}"))
+    print("\nCandidates chosen (tuned on the data set's validation split / on the others')")
+    print(table[["family", "data", "tuned candidate", "loo candidate"]].to_string(index=False))
+    print('\nweighting="auto" and the validation NDCG@10 of each explicit choice')
+    print(weights.to_string(float_format=lambda v: f"{v:.4f}"))
+    best = table.groupby("data").agg(best_tuned=("tuned", "max"), best_default=("default", "max"),
+                                     best_loo=("loo", "max"))
+    best["best default/best tuned"] = best["best_default"] / best["best_tuned"]
+    best["best loo/best tuned"] = best["best_loo"] / best["best_tuned"]
+    print("\nBest of the families per data set")
+    print(best.to_string(float_format=lambda v: f"{v:.4f}"))
+    print("\nTargets (issue 13)")
+    for column in ("default/tuned", "loo/tuned"):
+        low = table[table[column] < 0.95]
+        print(f"{'PASS' if low.empty else 'MISS'}  every family's {column} >= 0.95"
+              + ("" if low.empty else ": " + ", ".join(
+                  f"{r.family}@{r.data} {r[column]:.3f}" for _, r in low.iterrows())))
+    for column in ("best default/best tuned", "best loo/best tuned"):
+        low = best[best[column] < 0.98]
+        print(f"{'PASS' if low.empty else 'MISS'}  {column} >= 0.98"
+              + ("" if low.empty else ": " + ", ".join(
+                  f"{d} {v:.3f}" for d, v in low[column].items())))
+    if args.json:
+        args.json.write_text(json.dumps({"table": table.to_dict(orient="records"),
+                                         "weighting": weights.to_dict(orient="index"),
+                                         "best": best.to_dict(orient="index")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""How a family turns stored interaction values into the weights it learns from.
+
+Every family that reads interaction values (ALS, LMF, EASE, RP3beta, ItemKNN) takes the same
+``weighting`` options and resolves ``"auto"`` the same way
+(:func:`recsys.data.weighting.resolve_weighting`); the resolved choice and the statistics
+needed to weigh rows folded in later are fitted attributes, saved with the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys._checks import check_real
+from recsys.data.interactions import Interactions
+from recsys.data.weighting import resolve_weighting, weigh
+from recsys.errors import ConfigError, DataError
+
+
+class WeightedInput:
+    """Mixin of the families with ``weighting``, ``bm25_k1`` and ``bm25_b`` hyperparameters.
+
+    Fitted attributes: ``weighting_`` (``weighting`` with "auto" resolved), ``item_lengths_``
+    (training column sums, for BM25 of new rows) and ``weight_scale_``: with
+    ``normalize_weights`` the weights are divided by their training mean, so that an average
+    positive weighs 1 whatever the weighting and the data (binary input is unchanged). The
+    penalties and confidences of the defaults were tuned on binary data; on play counts
+    ``log2(1 + plays)`` averages 3-8 and would otherwise multiply them.
+    """
+
+    normalize_weights: ClassVar[bool] = True
+    # What "auto" gives amounts (counts, hours): see resolve_weighting.
+    amounts_weighting: ClassVar[str] = "log"
+
+    weighting: str
+    bm25_k1: float
+    bm25_b: float
+    weighting_: str
+    item_lengths_: np.ndarray
+    weight_scale_: float
+
+    def _weighted_training_input(self, interactions: Interactions) -> sp.csr_matrix:
+        """Resolve ``weighting`` on the training values and weigh them (normalised)."""
+        k1, b = check_weighting_params(self)
+        matrix = interactions.matrix
+        self.weighting_ = resolve_weighting(self.weighting, matrix,
+                                            amounts=self.amounts_weighting)
+        self.item_lengths_ = np.asarray(matrix.sum(axis=0), dtype=np.float32).ravel()
+        weighted = weigh(matrix, self.weighting_, self.item_lengths_, k1, b)
+        if weighted.nnz == 0:
+            # Every stored weight was zero: nothing to learn from (a factor model would
+            # silently return near-zero factors that rank items by index).
+            raise DataError(f"{type(self).__name__}: no interaction has a nonzero weight "
+                            f"after {self.weighting_!r} weighting; nothing to fit")
+        mean = float(np.abs(weighted.data.astype(np.float64)).mean())
+        self.weight_scale_ = mean if self.normalize_weights else 1.0
+        return self._scaled(weighted)
+
+    def _weigh_rows(self, rows: sp.spmatrix) -> sp.csr_matrix:
+        """Weigh rows (histories folded in) exactly as the training rows were."""
+        return self._scaled(weigh(rows, self.weighting_, self.item_lengths_,
+                                  float(self.bm25_k1), float(self.bm25_b)))
+
+    def _scaled(self, weighted: sp.csr_matrix) -> sp.csr_matrix:
+        if self.weight_scale_ != 1.0:
+            weighted.data = (weighted.data / self.weight_scale_).astype(np.float32)
+        return weighted
+
+
+def check_weighting_params(model: Any) -> tuple[float, float]:
+    """Validated BM25 parameters of a model with ``bm25_k1`` / ``bm25_b``."""
+    k1 = check_real("bm25_k1", model.bm25_k1)
+    b = check_real("bm25_b", model.bm25_b)
+    if b > 1:
+        raise ConfigError(f"bm25_b must be in [0, 1], got {model.bm25_b!r}")
+    return k1, b

@@ -1,0 +1,87 @@
+"""Steam play-time loader: a hand-written fixture in the file's messy format, and the real file."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from recsys.datasets import steam_play
+from recsys.errors import ColumnError, DataError
+
+FIXTURE = Path(__file__).parent / "fixtures" / "steam-play" / "steam-play.csv"
+# The fixture's hours by (user, game), repeated pairs summed by hand.
+HOURS = {
+    (151603712, "The Elder Scrolls V Skyrim"): 273.0, (151603712, "Fallout 4"): 87.0,
+    (151603712, "Papers, Please"): 0.5, (59945701, "Fallout 4"): 4.0,
+    (59945701, "Warhammer 40,000 Dawn of War II"): 11754.0, (5250, "Papers, Please"): 0.1,
+    (5250, "The Elder Scrolls V Skyrim"): 7.2,
+}
+
+
+def hours_of(ds) -> dict:
+    frame = ds.interactions.to_pandas()
+    return {(u, i): pytest.approx(w, rel=1e-6)
+            for u, i, w in zip(frame["user"], frame["item"], frame["weight"], strict=True)}
+
+
+def test_fixture_sums_repeated_pairs_and_keeps_quoted_titles():
+    ds = steam_play(FIXTURE)
+    assert ds.interactions.shape == (3, 4)
+    assert hours_of(ds) == HOURS
+    assert ds.interactions.users.ids.tolist() == [5250, 59945701, 151603712]
+    assert "Warhammer 40,000 Dawn of War II" in ds.interactions.items.ids.tolist()
+    assert ds.interactions.timestamps is None
+
+
+def test_folder_or_file():
+    assert hours_of(steam_play(FIXTURE.parent)) == HOURS
+
+
+def test_non_positive_hours_name_the_line(tmp_path):
+    lines = FIXTURE.read_text().splitlines()
+    lines[4] = "151603712,Spore,0,"
+    (tmp_path / "steam-play.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 5: column 'value'"):
+        steam_play(tmp_path)
+
+
+def test_non_numeric_hours_name_the_line(tmp_path):
+    lines = FIXTURE.read_text().splitlines()
+    lines[3] = "151603712,Spore,lots,"
+    (tmp_path / "steam-play.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 4: column 'value' is not a number"):
+        steam_play(tmp_path)
+
+
+def test_missing_column_and_missing_file(tmp_path):
+    (tmp_path / "steam-play.csv").write_text("user-id,title,value,\n1,a,2,\n")
+    with pytest.raises(ColumnError, match="game-title"):
+        steam_play(tmp_path)
+    with pytest.raises(DataError, match="not found"):
+        steam_play(tmp_path / "nowhere")
+
+
+def test_real_file(shared_data):
+    path = shared_data / "steam-play" / "steam-play.csv"
+    ds = steam_play(path)
+    # Known answer computed independently with the csv module.
+    sums: dict = defaultdict(float)
+    rows = 0
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for user, game, value, _ in reader:
+            sums[int(user), game] += float(value)
+            rows += 1
+    assert rows == 70_489
+    assert ds.interactions.shape == (9_418, 3_600)
+    assert ds.interactions.nnz == len(sums) == rows - 598  # 598 repeated pairs merged
+    frame = ds.interactions.to_pandas()
+    got = dict(zip(zip(frame["user"], frame["item"], strict=True), frame["weight"], strict=True))
+    keys = list(sums)[::97]
+    assert [got[key] for key in keys] == pytest.approx([sums[key] for key in keys], rel=1e-6)
+    assert ds.interactions.matrix.data.min() == pytest.approx(0.1)
+    assert ds.interactions.matrix.data.max() >= 11_754
