@@ -29,6 +29,11 @@ Optional
         instead of dense scores: the index, and the queries' vectors.
     ``_fallback_scores(n_rows, item_cols)``
         The ranking of users nothing is known about; by default item popularity.
+    ``_contributions(user_row, history, column)``
+        For :meth:`Recommender.explain`: the parts of one user's score for one item, which
+        sum to it, as ``(kind, names, values)``; ``user_row`` is -1 for a user given by a
+        one-row ``history``. Families without an exact split leave it out and ``explain``
+        says so.
     ``_restore(derived)`` and ``_derived_arrays()``
         Rebuild state derived from the learned arrays after ``fit`` and after loading; save
         derived state that is slow to rebuild (an ANN graph).
@@ -166,6 +171,11 @@ class Recommender(abc.ABC):
 
     def _search_index(self) -> Index | None:
         return None
+
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        raise ConfigError(f"explain is not available for {type(self).__name__}: its scores "
+                          "have no exact split into parts")
 
     def _query_vectors(self, source: Source, user_rows: np.ndarray,
                        seen: sp.csr_matrix) -> np.ndarray:
@@ -668,6 +678,69 @@ class Recommender(abc.ABC):
         has_history = history_rows >= 0
         return take_rows(history, np.maximum(history_rows, 0)).multiply(
             has_history[:, None]).tocsr()
+
+    def explain(self, user: Any, item: Any, n: int = 5,
+                history: Mapping | pd.DataFrame | None = None,
+                strict: bool = False) -> pd.DataFrame:
+        """Why ``item`` scores what it does for ``user``: the parts of the score, largest
+        first, which sum to it (exactly, in float64).
+
+        Item-item families (ItemKNN, RP3beta, EASE) and ALS split the score over the user's
+        history items ("because you bought X"); AssociationRules credits the items of the
+        strongest matching rule; Popularity gives one part; BPR and LMF split it over latent
+        factors; a Hybrid over its members; ContentBased over features and history items.
+
+        Parameters
+        ----------
+        user : id
+            A user known at fit time, or one given in ``history``.
+        item : id
+        n : int
+            Parts to return, largest contribution first (parts of 0 left out).
+        history : dict or DataFrame, optional
+            As in :meth:`recommend`: interactions of a user unknown to the model (they take
+            precedence for a known user).
+        strict : bool
+            As in :meth:`recommend`, for items of ``history`` unknown to the model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``kind``, ``name``, ``contribution`` and ``share`` (contribution / score);
+            the score is in ``frame.attrs["score"]``.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2"], ["a", "b", "a", "c"])
+        >>> model = rs.ItemKNN(similarity="cosine").fit(inter)
+        >>> model.explain("u1", "c")[["kind", "name"]].values.tolist()
+        [['item', 'a']]
+        """
+        self._check_fitted()
+        n = check_int("n", n)
+        column = int(self.items_.to_index(as_id_array(item), what="item")[0])
+        row, user_row = None, -1
+        if history is not None:
+            users, matrix = self._history_matrix(history, strict)
+            found = users.to_index(as_id_array(user), missing="ignore")[0]
+            row = take_rows(matrix, np.array([found])) if found >= 0 else None
+        if row is None:
+            if user not in self.users_:
+                raise UnknownIdError(f"user {user!r} is unknown to the model; pass its "
+                                     "interactions as history=", [user])
+            user_row = int(self.users_.to_index(as_id_array(user))[0])
+            row = take_rows(self.user_items_, np.array([user_row]))
+        kind, names, values = self._contributions(user_row, row, column)
+        values = np.asarray(values, dtype=np.float64)
+        score = float(values.sum())
+        keep = np.flatnonzero(values != 0)
+        keep = keep[np.lexsort((keep, -np.abs(values[keep])))][:n]
+        frame = pd.DataFrame({"kind": kind, "name": np.asarray(names, dtype=object)[keep],
+                              "contribution": values[keep]})
+        frame["share"] = frame["contribution"] / score if score != 0 else np.nan
+        frame.attrs["score"] = score
+        return frame
 
     def similar_items(
         self,

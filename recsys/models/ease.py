@@ -16,7 +16,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
 from recsys.models.base import Recommender
-from recsys.models.weighted import WeightedInput
+from recsys.models.weighted import WeightedInput, item_item_contributions
 
 logger = logging.getLogger("recsys")
 
@@ -321,6 +321,10 @@ class EASE(WeightedInput, Recommender):
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         weights = self.weights_ if item_cols is None else self.weights_[:, item_cols]
         return np.asarray(self._weigh_rows(history) @ weights)
+
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        return item_item_contributions(self, history, self.weights_[:, column])
 
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         rows = self.weights_[item_rows]

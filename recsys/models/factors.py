@@ -124,6 +124,17 @@ class FactorModel(Recommender):
             scores[empty] = self._fallback_scores(int(empty.sum()), item_cols)
         return scores
 
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        """The score as the sum over latent factors (and bias columns) of user x item."""
+        vector = (self.user_factors_[user_row] if user_row >= 0
+                  else self._fold_in(history)[0])
+        n_latent = self.item_factors_.shape[1] - len(self.bias_columns)
+        names = np.array([f"factor {f}" for f in range(n_latent)] + list(self.bias_columns),
+                         dtype=object)
+        return "factor", names, (vector.astype(np.float64)
+                                 * self.item_factors_[column].astype(np.float64))
+
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         norms = np.linalg.norm(self.item_factors_, axis=1)
         normalized = self.item_factors_ / np.maximum(norms, 1e-10)[:, None]

@@ -403,6 +403,22 @@ class Hybrid(Recommender):
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         return self._fused(Query.HISTORY, history, history, item_cols)
 
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        """The fused score split over the members: weight times the member's normalised
+        value (a member's own ``explain`` then tells its part)."""
+        if user_row >= 0:
+            kind, query = Query.KNOWN, np.array([user_row])
+        else:
+            kind, query = Query.HISTORY, history
+        # Normalised over the whole candidate lists, as when ranking.
+        values = self._member_values(kind, query, history, None, self.candidates_)
+        names = np.array([f"{i}: {type(m).__name__}" for i, m in enumerate(self._member_list())],
+                         dtype=object)
+        parts = np.array([0.0 if v is None or w <= 0 else float(w * v[0, column])
+                          for w, v in zip(self.weights_, values, strict=True)])
+        return "model", names, parts
+
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         itself = sp.csr_matrix((np.ones(len(item_rows)), (np.arange(len(item_rows)), item_rows)),
                                shape=(len(item_rows), self.n_items))

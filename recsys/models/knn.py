@@ -11,7 +11,7 @@ from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models.base import Recommender
-from recsys.models.weighted import WeightedInput
+from recsys.models.weighted import WeightedInput, item_item_contributions
 
 SIMILARITIES = ("cosine", "bm25", "tfidf")
 
@@ -105,6 +105,11 @@ class ItemKNN(WeightedInput, Recommender):
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
         return (self._weigh_rows(history) @ similarity).toarray()
+
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        similarity = self.similarity_[:, [column]].toarray().ravel()
+        return item_item_contributions(self, history, similarity)
 
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         rows = self.similarity_[item_rows]

@@ -52,6 +52,11 @@ class Popularity(Recommender):
         self.item_scores_ = np.bincount(
             matrix.indices, weights=values, minlength=interactions.n_items).astype(np.float32)
 
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        return "popularity", np.array([f"popularity (by {self.by})"], dtype=object), \
+            np.array([float(self.item_scores_[column])])
+
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         scores = self.item_scores_ if item_cols is None else self.item_scores_[item_cols]
         return np.broadcast_to(scores, (history.shape[0], len(scores)))

@@ -9,7 +9,7 @@ from recsys._checks import check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models.base import Recommender
-from recsys.models.weighted import WeightedInput
+from recsys.models.weighted import WeightedInput, item_item_contributions
 from recsys.ranking.topk import top_k_entries
 
 # Rows of the item x item product computed per sparse product: bounds the intermediate
@@ -143,6 +143,11 @@ class RP3beta(WeightedInput, Recommender):
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
         return (self._weigh_rows(history) @ similarity).toarray()
+
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        similarity = self.similarity_[:, [column]].toarray().ravel()
+        return item_item_contributions(self, history, similarity)
 
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         rows = self.similarity_[item_rows]

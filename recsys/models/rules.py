@@ -432,6 +432,26 @@ class AssociationRules(Recommender):
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         return self._rule_scores(history, item_cols, self.metric)
 
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        """The score is the strongest matching rule's ``metric``: that rule is the one part
+        (named ``"a, b -> c (lift 2.31)"``); ties go to the first rule mined."""
+        held = set(history.indices.tolist())
+        values = self._values[self.metric]
+        best = -1
+        for rule in np.flatnonzero((self.consequents_ == column).any(axis=1)).tolist():
+            antecedent = self.antecedents_[rule]
+            if set(antecedent[antecedent >= 0].tolist()) <= held and (
+                    best < 0 or values[rule] > values[best]):
+                best = rule
+        if best < 0:
+            return "rule", np.zeros(0, dtype=object), np.zeros(0)
+        antecedent = self.antecedents_[best]
+        ids = ", ".join(str(i) for i in self.items_.to_ids(antecedent[antecedent >= 0]))
+        name = (f"{ids} -> {self.items_.to_ids(np.array([column]))[0]} "
+                f"({self.metric} {float(values[best]):.3g})")
+        return "rule", np.array([name], dtype=object), np.array([float(values[best])])
+
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         # An item's neighbours are the consequents of its 1 -> 1 rules: score it as a basket.
         rows = sp.csr_matrix(

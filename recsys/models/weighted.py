@@ -76,3 +76,12 @@ def check_weighting_params(model: Any) -> tuple[float, float]:
     if b > 1:
         raise ConfigError(f"bm25_b must be in [0, 1], got {model.bm25_b!r}")
     return k1, b
+
+
+def item_item_contributions(model: Any, history: sp.csr_matrix,
+                            column: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """The parts of ``weighted history @ item-item matrix`` for one item, by history item:
+    weight of item j times the matrix's entry (j, item), given as the item's ``column``."""
+    weights = model._weigh_rows(history)
+    return ("item", model.items_.to_ids(weights.indices),
+            weights.data.astype(np.float64) * np.asarray(column, np.float64)[weights.indices])
