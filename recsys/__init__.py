@@ -10,6 +10,7 @@
 """
 
 from recsys import datasets, split
+from recsys._version import __version__
 from recsys.data import Dataset, Features, IdIndex, Interactions
 from recsys.evaluation import EvaluationResult, compare, cross_validate, evaluate, tune
 from recsys.models import (
@@ -28,8 +29,6 @@ from recsys.models import (
     RP3beta,
 )
 from recsys.serving import load, save
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ALS", "AssociationRules", "BPR", "ContentBased", "Hybrid", "LMF",

@@ -21,6 +21,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.index._threads import blas_threads
+from recsys.models._state import expect, expect_scalar
 from recsys.models.base import _HISTORY, _KNOWN, SCORE_BLOCK_CELLS, Recommender
 from recsys.models.topk import PAD, block_size, take_rows
 
@@ -340,6 +341,22 @@ class FactorModel(Recommender):
         gives the scores."""
         self._check_fitted()
         return self._factor_frame(self.item_factors_, self.items_.ids, "item")
+
+    def _check_state(self) -> None:
+        n_items = len(self.items_)
+        item_factors = expect(self, "item_factors_", (n_items, None))
+        expect(self, "user_factors_", (len(self.users_), item_factors.shape[1]))
+        if hasattr(self, "item_lengths_"):  # kept by families that weigh their input
+            expect(self, "item_lengths_", (n_items,))
+        if hasattr(self, "weighting_"):
+            expect_scalar(self, "weighting_", (str,),
+                          lambda v: check_choice("weighting_", v, WEIGHTINGS))
+        if hasattr(self, "regularization_"):
+            expect_scalar(self, "regularization_", (int, float),
+                          lambda v: check_real("regularization_", v))
+        # Read when the index is rebuilt or restored right after this check.
+        check_choice("index", self.index, INDEXES)
+        check_int("threads", self.threads, minimum=0)
 
 
 def check_weighting_params(model: Any) -> tuple[float, float]:

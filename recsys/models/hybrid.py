@@ -20,7 +20,8 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, ModelFileError
+from recsys.models._state import expect, expect_scalar
 from recsys.models.base import SCORE_BLOCK_CELLS, Recommender
 from recsys.models.popularity import Popularity
 from recsys.models.topk import PAD, mask_entries, take_rows, top_k
@@ -650,3 +651,13 @@ class Hybrid(Recommender):
         # Ordered by distance to uniform: argmax keeps the most balanced of tied vectors.
         return sorted(grid, key=lambda w: (float(np.sum((np.asarray(w) - 1.0 / members) ** 2)),
                                            w))
+
+    def _check_state(self) -> None:
+        members = self._member_list()
+        expect(self, "weights_", (len(members),))
+        if self.candidates_ is not None:
+            expect_scalar(self, "candidates_", (int,), lambda v: check_int("candidates_", v))
+        for model in (*members, *self._fallback_list()):
+            if not isinstance(model, Recommender) or len(model.items_) != len(self.items_):
+                raise ModelFileError(f"Hybrid member {type(model).__name__} does not rank the "
+                                     f"Hybrid's {len(self.items_)} items")

@@ -42,7 +42,8 @@ from recsys._checks import check_choice, check_int
 from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex
 from recsys.data.interactions import Interactions
-from recsys.errors import ColumnError, ConfigError, DataError
+from recsys.errors import ColumnError, ConfigError, DataError, ModelFileError
+from recsys.models._state import expect, expect_range, expect_scalar
 from recsys.models.base import Recommendations, Recommender
 from recsys.models.topk import top_k_columns
 
@@ -993,4 +994,21 @@ class AssociationRules(Recommender):
             block = self._rule_scores(row, item_cols, metric)
         top, values = top_k_columns(block, k, row, item_cols)
         return Recommendations([0], top, values, self.items_, "basket")
+
+    def _check_state(self) -> None:
+        n_items, n_rules = len(self.items_), len(self.count_)
+        for name in ("antecedents_", "consequents_"):
+            sides = expect(self, name, (n_rules, None), kind="i")
+            expect_range(self, name, -1, n_items)
+            # Each row: its items first, then -1 padding; at least one item.
+            present = sides >= 0
+            if n_rules and (sides.shape[1] == 0 or not present[:, 0].all()
+                            or (np.diff(present.astype(np.int8), axis=1) > 0).any()):
+                raise ModelFileError(f"AssociationRules.{name}: rows must list their items "
+                                     "first, then -1 padding")
+        for name in ("count_", "antecedent_count_", "consequent_count_"):
+            expect(self, name, (n_rules,), kind="iu")
+        expect(self, "item_counts_", (n_items,), kind="iu")
+        expect_scalar(self, "n_baskets_", (int,), lambda v: check_int("n_baskets_", v))
+        expect_scalar(self, "min_count_", (int,), lambda v: check_int("min_count_", v))
 
