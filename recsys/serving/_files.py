@@ -59,7 +59,10 @@ class ModelDir:
         if not name or Path(name).name != name or name in (".", ".."):
             raise ModelFileError(f"{where}: {name!r} is not a plain file name")
         try:
-            fd = os.open(name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), dir_fd=self.fd)
+            # Non-blocking: opening a FIFO planted in place of a file must not wait for a
+            # writer (reads of regular files are unaffected).
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0),
+                         dir_fd=self.fd)
         except FileNotFoundError:
             raise ModelFileError(f"{where} is listed in the manifest but missing") from None
         except (OSError, ValueError) as exc:
