@@ -11,8 +11,8 @@ import scipy.sparse as sp
 from recsys.errors import ModelFileError
 
 
-def expect(model: Any, name: str, shape: tuple, *, sparse: bool = False, kind: str = "f",
-           finite: bool = True) -> Any:
+def expect(model: Any, name: str, shape: tuple, *, sparse: bool = False,
+           dtype: str = "float32", finite: bool = True) -> Any:
     """The attribute ``name`` of ``model``, checked; raises ModelFileError naming it.
 
     Parameters
@@ -22,8 +22,9 @@ def expect(model: Any, name: str, shape: tuple, *, sparse: bool = False, kind: s
     sparse : bool
         A CSR matrix (whose structure the persistence layer has checked) rather than a dense
         numpy array.
-    kind : str
-        Accepted numpy dtype kinds ("f" float, "i" signed integer, "U" text, ...).
+    dtype : str
+        The dtype the family's ``fit`` produces ("float32", "int64"); or, as one or two
+        letters, the accepted numpy dtype kinds ("U" text, "iu" any integer).
     finite : bool
         Float values must be finite (no NaN or infinity).
 
@@ -49,8 +50,8 @@ def expect(model: Any, name: str, shape: tuple, *, sparse: bool = False, kind: s
                                         for a, e in zip(actual, shape, strict=True)):
         wanted = tuple("any" if e is None else e for e in shape)
         raise ModelFileError(f"{where} has shape {actual}, expected {wanted}")
-    if value.dtype.kind not in kind:
-        raise ModelFileError(f"{where} has dtype {value.dtype}, expected kind {kind!r}")
+    if value.dtype.kind not in dtype if len(dtype) <= 2 else value.dtype != dtype:
+        raise ModelFileError(f"{where} has dtype {value.dtype}, expected {dtype}")
     values = value.data if sparse else value
     if finite and value.dtype.kind == "f" and not np.isfinite(values).all():
         raise ModelFileError(f"{where} holds NaN or infinite values")

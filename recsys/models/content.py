@@ -463,9 +463,9 @@ class ContentBased(Recommender):
     def _check_state(self) -> None:
         profiles = expect(self, "item_profiles_", (len(self.items_), None), sparse=True)
         n_features = profiles.shape[1]
-        expect(self, "feature_names_", (n_features,), kind="U")
-        blocks = expect(self, "block_names_", (None,), kind="U")
-        expect(self, "feature_blocks_", (n_features,), kind="iu")
+        expect(self, "feature_names_", (n_features,), dtype="U")
+        blocks = expect(self, "block_names_", (None,), dtype="U")
+        expect(self, "feature_blocks_", (n_features,), dtype="int64")
         expect_range(self, "feature_blocks_", 0, len(blocks))
         if self.profile_weights_ is not None:
             expect(self, "profile_weights_", (len(self.users_), len(self.items_)), sparse=True)

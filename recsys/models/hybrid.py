@@ -653,8 +653,11 @@ class Hybrid(Recommender):
                                            w))
 
     def _check_state(self) -> None:
+        check_choice("method", self.method, METHODS)  # these three shape every answer
+        check_choice("normalize", self.normalize, NORMALIZATIONS)
+        check_real("rrf_k", self.rrf_k)
         members = self._member_list()
-        expect(self, "weights_", (len(members),))
+        expect(self, "weights_", (len(members),), dtype="float64")
         if self.candidates_ is not None:
             expect_scalar(self, "candidates_", (int,), lambda v: check_int("candidates_", v))
         for model in (*members, *self._fallback_list()):

@@ -998,7 +998,7 @@ class AssociationRules(Recommender):
     def _check_state(self) -> None:
         n_items, n_rules = len(self.items_), len(self.count_)
         for name in ("antecedents_", "consequents_"):
-            sides = expect(self, name, (n_rules, None), kind="i")
+            sides = expect(self, name, (n_rules, None), dtype="int32")
             expect_range(self, name, -1, n_items)
             # Each row: its items first, then -1 padding; at least one item.
             present = sides >= 0
@@ -1007,8 +1007,9 @@ class AssociationRules(Recommender):
                 raise ModelFileError(f"AssociationRules.{name}: rows must list their items "
                                      "first, then -1 padding")
         for name in ("count_", "antecedent_count_", "consequent_count_"):
-            expect(self, name, (n_rules,), kind="iu")
-        expect(self, "item_counts_", (n_items,), kind="iu")
+            expect(self, name, (n_rules,), dtype="int64")
+        expect(self, "item_counts_", (n_items,), dtype="int64")
         expect_scalar(self, "n_baskets_", (int,), lambda v: check_int("n_baskets_", v))
         expect_scalar(self, "min_count_", (int,), lambda v: check_int("min_count_", v))
+        check_choice("metric", self.metric, METRICS)  # ranks every basket
 

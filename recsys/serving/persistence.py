@@ -328,15 +328,16 @@ def _check_params(cls: type[Recommender], params: dict, where: Path) -> None:
         if name not in cls._param_names():
             raise ModelFileError(f"{where}: {cls.__name__} has no parameter {name!r}")
         default = signature[name].default
-        if value is None or default is None or default is inspect.Parameter.empty:
+        if default is None or default is inspect.Parameter.empty:
             continue
-        if isinstance(default, bool):
+        if isinstance(default, bool):  # a flag is never None: None would read as False
             fits = isinstance(value, bool)
         elif isinstance(default, (int, float)):
-            fits = isinstance(value, int if isinstance(default, int) else (int, float)) \
+            fits = value is None or isinstance(
+                value, int if isinstance(default, int) else (int, float)) \
                 and not isinstance(value, bool)
         elif isinstance(default, str):
-            fits = isinstance(value, (str, list))
+            fits = value is None or isinstance(value, (str, list))
         else:
             fits = True
         if not fits:
