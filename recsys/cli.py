@@ -29,6 +29,7 @@ from recsys.models import (
     RP3beta,
 )
 from recsys.models.lightfm import lightfm_available
+from recsys.serving.options import add_serve_arguments, serve_settings
 
 # Every family with its defaults; each is fitted on the training Dataset (features included).
 DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
@@ -160,10 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     info.add_argument("data", help="'demo', a MovieLens 100K directory, a CSV or Parquet file")
     info.add_argument("--plot", type=Path, default=None, help="write the long-tail plot here")
     server = commands.add_parser("serve", help="serve a saved model over HTTP (extra: serve)")
-    server.add_argument("model_dir", help="a directory written by recsys.save")
-    server.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (this machine)")
-    server.add_argument("--port", type=int, default=8000)
-    server.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    add_serve_arguments(server)
     experiment = commands.add_parser(
         "evaluate", help="run an experiment file: fit, evaluate, compare, write a report")
     experiment.add_argument("config", type=Path, help="experiment TOML (see examples/demo.toml)")
@@ -176,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             from recsys.serving.app import serve  # needs the "serve" extra: imported on use
 
-            serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+            serve(args.model_dir, **serve_settings(args))
         elif args.command == "evaluate":
             from recsys.evaluation.experiment import main as run_experiment_file
 

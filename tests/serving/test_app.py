@@ -324,7 +324,8 @@ def test_internal_errors_are_500_without_details(models, tmp_path, monkeypatch):
 
     from recsys.serving.app import create_app
 
-    app = create_app(rs.save(models.pop, tmp_path / "pop"), api_key="")
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    app = create_app(rs.save(models.pop, tmp_path / "pop"))
     model = app.state.holder.current.model
 
     def explode(*args, **kwargs):
@@ -351,7 +352,7 @@ def test_reload_refuses_bad_models_and_keeps_serving(main, servers, tmp_path):
     failures = [
         ({"path": str(tmp_path)}, 403, "must lie under"),  # outside the reload root
         ({"path": "../../etc"}, 403, "must lie under"),
-        ({"path": str(root / "missing")}, 422, "manifest.json is missing"),
+        ({"path": str(root / "missing")}, 422, "is not a saved model"),
         ({"path": "broken"}, 422, victim.name),  # relative to the root; names the bad file
     ]
     for payload, status, words in failures:
@@ -497,7 +498,7 @@ def test_several_workers_reload_from_disk_not_by_request(models, tmp_path, monke
     import recsys.serving.app as app_module
 
     target = rs.save(models.knn, tmp_path / "model")
-    monkeypatch.setattr(app_module, "_limit_blas_threads", lambda: None)  # process-wide
+    monkeypatch.setattr(app_module, "limit_blas_threads", lambda: None)  # process-wide
     monkeypatch.setattr(app_module, "WATCH_SECONDS", 0.05)
     monkeypatch.setenv(app_module.MODEL_DIR_ENV, str(target))
     monkeypatch.setenv(app_module.WORKERS_ENV, "2")
@@ -517,7 +518,7 @@ def test_several_workers_reload_from_disk_not_by_request(models, tmp_path, monke
 
 
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-def test_watch_follows_a_flipped_symlink(models, tmp_path):
+def test_watch_follows_a_flipped_symlink(models, tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
     from recsys.serving.app import create_app
@@ -525,7 +526,8 @@ def test_watch_follows_a_flipped_symlink(models, tmp_path):
     rs.save(models.knn, tmp_path / "v1")
     rs.save(models.pop, tmp_path / "v2")
     (tmp_path / "current").symlink_to(tmp_path / "v1")
-    with TestClient(create_app(tmp_path / "current", api_key="", watch=0.05)) as client:
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    with TestClient(create_app(tmp_path / "current", watch_seconds=0.05)) as client:
         assert client.get("/model").json()["class"] == "ItemKNN"
         (tmp_path / "next").symlink_to(tmp_path / "v2")
         os.replace(tmp_path / "next", tmp_path / "current")  # the classic atomic deploy
@@ -533,7 +535,7 @@ def test_watch_follows_a_flipped_symlink(models, tmp_path):
         while client.get("/model").json()["class"] != "Popularity":
             assert time.monotonic() < deadline, "the watcher did not follow the symlink"
             time.sleep(0.05)
-        assert client.get("/model").json()["path"] == str(tmp_path / "current")
+        assert client.get("/model").json()["path"] == "current"  # no host paths
 
 
 # ----------------------------------------------------------------------------- in process
@@ -582,4 +584,4 @@ def test_serve_command_binds_loopback_by_default(monkeypatch):
 
 def test_serve_command_names_a_directory_without_a_model(tmp_path, capsys):
     assert cli_main(["serve", str(tmp_path / "nothing")]) == 2
-    assert "manifest.json is missing" in capsys.readouterr().err
+    assert "nothing is not a saved model" in capsys.readouterr().err
