@@ -7,12 +7,12 @@
   delayed beyond the turn, so latency does not grow.
 - **A header-read timeout.** uvicorn times out idle keep-alive connections only after a
   first answer: a client that connects and sends nothing, or half a request line, holds a
-  connection forever. Here the request head must be complete within ``header_timeout``
-  seconds of the connection or of the previous answer.
+  connection forever. Here the request head must be complete within
+  ``RECSYS_HEADER_TIMEOUT`` seconds of the connection or of the request's first byte.
 
-:func:`protocol_class` returns the subclass only for the uvicorn versions it was tested
-with (:data:`TESTED`); anything else gets uvicorn's public ``"httptools"`` protocol (no
-header timeout; the body timeout of the service still holds).
+The subclass lives in :mod:`._httptools`; :func:`protocol_class` imports it only for the
+uvicorn versions it was tested with (:data:`TESTED`); anything else gets uvicorn's public
+``"httptools"`` protocol (no header timeout; the service's body timeout still holds).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from typing import Any
 
 TESTED = ((0, 55), (0, 56))  # uvicorn versions [low, high) this subclass was tested with
 HEADER_TIMEOUT = 10.0
+# Read by each connection: worker processes get it from their environment, set by
+# ``recsys serve`` (a protocol class must be importable by name, so it takes no arguments).
+HEADER_TIMEOUT_ENV = "RECSYS_HEADER_TIMEOUT"
 
 
 def uvicorn_version() -> tuple[int, ...]:
@@ -30,54 +33,17 @@ def uvicorn_version() -> tuple[int, ...]:
     return tuple(int(part) for part in uvicorn.__version__.split(".")[:2] if part.isdigit())
 
 
-def protocol_class(header_timeout: float = HEADER_TIMEOUT, coalesce: bool = True) -> Any:
-    """uvicorn's ``http`` setting: the protocol below within :data:`TESTED` when httptools
-    is installed, else ``"httptools"`` / ``"auto"`` (uvicorn's public choices)."""
+def protocol_class() -> Any:
+    """uvicorn's ``http`` setting: :class:`RecsysHttpToolsProtocol` within :data:`TESTED`
+    when httptools is installed, else ``"httptools"`` / ``"auto"`` (uvicorn's public
+    choices)."""
     try:
         import httptools  # noqa: F401
     except ImportError:
         return "auto"
     if not TESTED[0] <= uvicorn_version() < TESTED[1]:
         return "httptools"
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    class RecsysHttpToolsProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol with a header-read timeout and, under
-        ``coalesce``, over a :class:`CoalescingTransport`."""
-
-        _header_timer: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            if coalesce:
-                transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
-            super().connection_made(transport)
-            self._arm_header_timer()
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm_header_timer()
-
-        def on_headers_complete(self) -> None:
-            self._cancel_header_timer()
-            super().on_headers_complete()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_header_timer()
-            super().connection_lost(exc)
-
-        def _arm_header_timer(self) -> None:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(header_timeout, self._too_slow)
-
-        def _cancel_header_timer(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _too_slow(self) -> None:
-            self._header_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()
+    from recsys.serving._httptools import RecsysHttpToolsProtocol
 
     return RecsysHttpToolsProtocol
 

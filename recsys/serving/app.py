@@ -81,7 +81,6 @@ def create_app(
     max_results: int = 100_000,
     max_body_bytes: int = 4 << 20,
     body_timeout: float = 30.0,
-    header_timeout: float = 10.0,
     models_root: str | os.PathLike | None = None,
     workers: int = 1,
     watch_seconds: float | None = None,
@@ -106,8 +105,6 @@ def create_app(
         Larger request bodies are refused with 413 before they are parsed.
     body_timeout : float
         Seconds a request body may take to arrive (408 after).
-    header_timeout : float
-        Seconds a request head may take (``recsys serve``: the connection is closed after).
     models_root : str or PathLike, optional
         ``POST /reload`` only loads directories under this one. Default: the parent of
         ``model_dir``, where dated model directories usually sit side by side; when that is

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.errors import ConfigError, DataError
+from recsys.serving._protocol import HEADER_TIMEOUT
 from recsys.serving.persistence import MANIFEST
 
 logger = logging.getLogger("recsys")
@@ -47,14 +48,16 @@ def log_to_stderr() -> None:
 def uvicorn_options(host: str, port: int, header_timeout: float) -> dict[str, Any]:
     import uvicorn
 
-    from recsys.serving._protocol import protocol_class
+    from recsys.serving._protocol import HEADER_TIMEOUT_ENV, protocol_class
+
+    os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)  # read by every worker's protocol
 
     public = os.environ.get(PROTOCOL_ENV) == "public"
     # Per-request access lines would cost more than a fast ranking; /metrics counts them.
     options: dict[str, Any] = {
         "host": host, "port": port, "access_log": False, "log_level": "info",
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        "http": "auto" if public else protocol_class(header_timeout),
+        "http": "auto" if public else protocol_class(),
     }
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
         options["timeout_worker_healthcheck"] = WORKER_START_SECONDS
@@ -78,7 +81,8 @@ def serve(model_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 800
 
     The API key, if any, comes from the environment variable ``RECSYS_API_KEY``;
     ``settings`` are the limits of :func:`recsys.serving.app.create_app` (``max_results``,
-    ``models_root``, ``body_timeout``, ``header_timeout``, ...).
+    ``models_root``, ``body_timeout``, ...) and ``header_timeout``: seconds a request head
+    may take before the connection is closed.
     """
     import json
 
@@ -89,7 +93,8 @@ def serve(model_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 800
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
     api_key = read_api_key(None)  # an empty key is refused here, before anything starts
-    options = uvicorn_options(host, port, settings.get("header_timeout", 10.0))
+    # The header timeout belongs to the connection (uvicorn's protocol), the rest to the app.
+    options = uvicorn_options(host, port, settings.pop("header_timeout", HEADER_TIMEOUT))
     if workers == 1:
         app = create_app(model_dir, **settings)  # a bad directory fails here, first
         limit_blas_threads()
