@@ -216,7 +216,7 @@ def test_bad_timestamps():
         Interactions.from_pandas(df, timestamp="t")
     df = frame(user_id=[1, 2], item_id=[1, 2], t=["yesterday", "today"])
     with pytest.raises(DataError, match="column 't' \\(timestamp\\) at row 0: 'yesterday' is not "
-                                        "a number or an ISO 8601 time \\(2 such"):
+                                        "a number or an ISO 8601 time \\(1 such"):
         Interactions.from_pandas(df, timestamp="t")
 
 
