@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from recsys import datasets, split
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.data.readers import read_csv_frame
 from recsys.data.summary import describe, item_counts
 from recsys.errors import RecsysError
 from recsys.evaluation import evaluate, plots
@@ -132,7 +133,7 @@ def load_named(name_or_path: str) -> Dataset:
     if path.suffix in (".parquet", ".pq"):
         return Dataset(Interactions.read_parquet(path))
     if path.suffix == ".csv" and path.exists():
-        head = pd.read_csv(path, nrows=5)
+        head = read_csv_frame(path, None, nrows=5)
         if {"user_id", "item_id"} <= set(head.columns):
             return Dataset(Interactions.read_csv(path))
         return datasets.baskets(path)

@@ -193,8 +193,8 @@ class Features:
             if overflow.any():
                 row = int(np.flatnonzero(overflow)[0])
                 raise DataError(f"numeric column {column!r} at row {_scalar(df.index[row])!r}: "
-                                f"{float(values[row])!r} is beyond float32, the stored type; rescale "
-                                "it or pass scale=True")
+                                f"{float(values[row])!r} is beyond float32, the stored type; "
+                                "rescale it or pass scale=True")
             blocks.append(sp.csr_matrix(
                 (stored, (rows, np.zeros(len(rows), np.int64))), shape=(len(index), 1)))
             names.append(column)

@@ -173,8 +173,8 @@ def _unparsable(series: pd.Series, column: str, what: str, labels: pd.Index,
     """The error for a column that does not parse, naming the first bad row and value."""
     bad = pd.to_numeric(series, errors="coerce").isna().to_numpy() & series.notna().to_numpy()
     if what == "timestamp":
-        bad &= pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce").isna() \
-            .to_numpy()
+        bad &= pd.to_datetime(series.astype(str), utc=True, format="ISO8601", errors="coerce") \
+            .isna().to_numpy()
     if not bad.any():
         return DataError(f"column {column!r} ({what}) must be numeric: {exc}")
     row = int(np.flatnonzero(bad)[0])

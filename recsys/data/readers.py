@@ -24,9 +24,10 @@ READ_ERRORS = (ValueError, OSError, EOFError, UnicodeDecodeError, TypeError, Key
                OverflowError, pd.errors.ParserWarning)
 
 
-def read_csv_frame(path: str | PathLike, columns: Sequence[str], **read_kwargs: Any
+def read_csv_frame(path: str | PathLike, columns: Sequence[str] | None, **read_kwargs: Any
                    ) -> pd.DataFrame:
-    """The ``columns`` of a CSV file, every line checked for its number of fields.
+    """The ``columns`` (None: all) of a CSV file, every line checked for its number of
+    fields.
 
     All columns are parsed and then cut: pandas counts the fields of each line only without
     ``usecols`` (with it, ``Smith, J,i2`` would silently become user ``Smith``, item `` J``).
@@ -55,6 +56,8 @@ def read_csv_frame(path: str | PathLike, columns: Sequence[str], **read_kwargs: 
                         "encoding='latin-1')") from None
     except READ_ERRORS as exc:
         raise DataError(f"{path}{_csv_problem(exc, encoding)}") from None
+    if columns is None:
+        return frame
     absent = [c for c in columns if c not in frame.columns]
     if absent:
         raise ColumnError(f"column(s) {absent} not in {path}; it has {list(frame.columns)[:20]}")
