@@ -54,11 +54,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs  # noqa: E402
-from recsys.serving.app import WATCH_SECONDS  # noqa: E402
+from recsys.serving.server import WATCH_SECONDS  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("RECSYS_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
 CONCURRENCY = (1, 8, 64)
+PROTOCOL = ""  # set by --protocol
 RELOAD_CLIENTS = 8
 
 
@@ -148,6 +149,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         env = {k: v for k, v in os.environ.items() if k != "RECSYS_API_KEY"}
+        if PROTOCOL:  # "public": uvicorn's own protocol instead of recsys' subclass
+            env["RECSYS_HTTP_PROTOCOL"] = PROTOCOL
         started = time.perf_counter()
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
@@ -456,8 +459,13 @@ def main() -> None:
                         help="server processes; with more than one, reloads save over the "
                              "served directory and the workers' watch picks the model up")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--protocol", choices=("recsys", "public"), default="recsys",
+                        help="the server's HTTP protocol: recsys' uvicorn subclass (one write "
+                             "per answer, header timeout) or uvicorn's public one")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
+    global PROTOCOL
+    PROTOCOL = "public" if args.protocol == "public" else ""
 
     rows: list[Row] = []
     notes = [f"client: {args.client}, in the same process as the load loop; client and "

@@ -16,6 +16,7 @@ from recsys._progress import progress
 from recsys._version import __version__
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.data.readers import read_csv_frame
 from recsys.data.summary import describe, item_counts
 from recsys.errors import DataError, RecsysError
 from recsys.evaluation import evaluate
@@ -31,6 +32,7 @@ from recsys.models import (
     RP3beta,
 )
 from recsys.models.lightfm import lightfm_available
+from recsys.serving.options import add_serve_arguments, serve_settings
 
 # Every family with its defaults; each is fitted on the training Dataset (features included).
 DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
@@ -181,11 +183,13 @@ def load_named(name_or_path: str) -> Dataset:
         raise RecsysError(f"{path} is a directory but not MovieLens 100K (no u.data in it)")
     if path.suffix in (".parquet", ".pq"):
         return Dataset(Interactions.read_parquet(path))
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        header = handle.readline().strip().split(",")
-    if {"user_id", "item_id"} <= set(header):
-        return Dataset(Interactions.read_csv(path))
-    return datasets.baskets(path)
+    if path.suffix == ".csv" and path.exists():
+        head = read_csv_frame(path, None, nrows=5)
+        if {"user_id", "item_id"} <= set(head.columns):
+            return Dataset(Interactions.read_csv(path))
+        return datasets.baskets(path)
+    raise RecsysError(f"cannot tell what {name_or_path!r} is: give 'demo', a MovieLens "
+                      "directory, a .csv with user_id,item_id columns, a basket file or .parquet")
 
 
 def run_info(name_or_path: str, plot: Path | None) -> pd.Series:
@@ -230,10 +234,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "CSV, Parquet, basket file)")
     info.add_argument("--plot", type=Path, default=None, help="write the long-tail plot here")
     server = commands.add_parser("serve", help="serve a saved model over HTTP (extra: serve)")
-    server.add_argument("model_dir", help="a directory written by recsys.save")
-    server.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (this machine)")
-    server.add_argument("--port", type=int, default=8000)
-    server.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    add_serve_arguments(server)
     experiment = commands.add_parser(
         "evaluate", help="run an experiment file: fit, evaluate, compare, write a report",
         description="Exit status: 0 every model ran; 1 a model failed (the ones after it are "
@@ -259,9 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             run_demo(args.output, seed=args.seed, k=args.k)
         elif args.command == "serve":
-            from recsys.serving.app import serve  # needs the "serve" extra: imported on use
+            from recsys.serving.server import serve  # needs the "serve" extra: imported on use
 
-            serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+            serve(args.model_dir, **serve_settings(args))
         elif args.command == "evaluate":
             from recsys.evaluation.experiment import main as run_experiment_file
 

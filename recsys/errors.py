@@ -47,6 +47,12 @@ class ChecksumError(DataError):
     """A downloaded or saved file does not match its recorded SHA-256."""
 
 
+class ModelFileError(DataError):
+    """A saved model directory is not one :func:`recsys.load` can trust: a malformed
+    manifest, or arrays whose dtype, shape or structure does not fit the model (the message
+    names the file and what is wrong)."""
+
+
 class ConfigError(RecsysError, ValueError):
     """A hyperparameter, argument or configuration value is invalid."""
 

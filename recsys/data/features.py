@@ -181,11 +181,22 @@ class Features:
                 raise DataError(f"numeric column {column!r} has a missing/non-numeric value at "
                                 f"row {_scalar(df.index[int(np.flatnonzero(bad)[0])])!r}")
             if scale:
+                # Standardising ignores the unit: dividing by the largest magnitude first
+                # keeps the squares of the variance finite for values such as 1e300.
+                peak = np.abs(values).max() if len(values) else 0.0
+                values = values / peak if peak > 0 else values
                 std = values.std()
                 values = (values - values.mean()) / (std if std > 0 else 1.0)
+            with np.errstate(over="ignore"):
+                stored = values.astype(np.float32)
+            overflow = ~np.isfinite(stored)
+            if overflow.any():
+                row = int(np.flatnonzero(overflow)[0])
+                raise DataError(f"numeric column {column!r} at row {_scalar(df.index[row])!r}: "
+                                f"{float(values[row])!r} is beyond float32, the stored type; "
+                                "rescale it or pass scale=True")
             blocks.append(sp.csr_matrix(
-                (values.astype(np.float32), (rows, np.zeros(len(rows), np.int64))),
-                shape=(len(index), 1)))
+                (stored, (rows, np.zeros(len(rows), np.int64))), shape=(len(index), 1)))
             names.append(column)
         if not blocks:
             raise DataError("no feature columns given (categorical, multilabel or numeric)")

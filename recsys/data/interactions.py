@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data.ids import IdIndex, as_id_array
+from recsys.data.readers import read_csv_frame, read_parquet_frame
 from recsys.errors import ColumnError, ConfigError, DataError
 
 DUPLICATE_POLICIES = ("sum", "max", "first", "last")
@@ -146,7 +147,7 @@ def _numeric_column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
                 pass
             else:
                 return _epoch_seconds(parsed, column, frame.index)
-        raise DataError(f"column {column!r} ({what}) must be numeric: {exc}") from None
+        raise _unparsable(series, column, what, frame.index, exc) from None
     dtype = values.dtype
     if pd.api.types.is_complex_dtype(dtype):
         raise DataError(f"column {column!r} ({what}) must hold real numbers, got {dtype}")
@@ -154,9 +155,33 @@ def _numeric_column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
             and not values.hasnans):
         return values.to_numpy(dtype=np.int64)
     try:
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"column {column!r} ({what}) must be numeric: {exc}") from None
+    if what == "timestamp":  # seconds are int64: 2**70 would silently become a rounded float
+        beyond = np.abs(numbers) >= 2.0**63
+        if beyond.any():
+            row = int(np.flatnonzero(beyond)[0])
+            raise DataError(f"column {column!r} (timestamp) at row {_row(frame.index, row)}: "
+                            f"{_scalar(series.iloc[row])!r} is beyond the int64 range of "
+                            "epoch seconds")
+    return numbers
+
+
+def _unparsable(series: pd.Series, column: str, what: str, labels: pd.Index,
+                exc: Exception) -> DataError:
+    """The error for a column that does not parse, naming the first bad row and value."""
+    bad = pd.to_numeric(series, errors="coerce").isna().to_numpy() & series.notna().to_numpy()
+    if what == "timestamp":
+        bad &= pd.to_datetime(series.astype(str), utc=True, format="ISO8601", errors="coerce") \
+            .isna().to_numpy()
+    if not bad.any():
+        return DataError(f"column {column!r} ({what}) must be numeric: {exc}")
+    row = int(np.flatnonzero(bad)[0])
+    kind = "a number or an ISO 8601 time" if what == "timestamp" else "a number"
+    return DataError(f"column {column!r} ({what}) at row {_row(labels, row)}: "
+                     f"{_scalar(series.iloc[row])!r} is not {kind} ({int(bad.sum())} such "
+                     "row(s))")
 
 
 def _epoch_seconds(series: pd.Series, column: str, labels: pd.Index) -> np.ndarray:
@@ -406,16 +431,7 @@ class Interactions:
         [5.0, 3.0]
         """
         columns = [c for c in (user, item, weight, timestamp) if c is not None]
-        try:
-            frame = pd.read_csv(path, **{"usecols": columns, **read_kwargs})
-        except ValueError as exc:
-            if "usecols" not in str(exc).lower():
-                raise DataError(f"cannot read {path}: {exc}") from None
-            header = pd.read_csv(path, **{**read_kwargs, "nrows": 0, "usecols": None})
-            absent = [c for c in columns if c not in header.columns]
-            raise ColumnError(
-                f"column(s) {absent} not in {path}; it has {list(header.columns)[:20]}"
-            ) from None
+        frame = read_csv_frame(path, columns, **read_kwargs)
         return cls.from_pandas(frame, user, item, weight, timestamp, duplicates, allow_negative)
 
     @classmethod
@@ -439,15 +455,8 @@ class Interactions:
         >>> Interactions.read_parquet(path).shape
         (2, 1)
         """
-        import pyarrow.parquet as pq
-
         columns = [c for c in (user, item, weight, timestamp) if c is not None]
-        schema_names = pq.read_schema(path).names if not _is_dir(path) else None
-        if schema_names is not None:
-            absent = [c for c in columns if c not in schema_names]
-            if absent:
-                raise ColumnError(f"column(s) {absent} not in {path}; it has {schema_names[:20]}")
-        frame = pd.read_parquet(path, columns=list(dict.fromkeys(columns)), engine="pyarrow")
+        frame = read_parquet_frame(path, columns)
         return cls.from_pandas(frame, user, item, weight, timestamp, duplicates, allow_negative)
 
     @classmethod
@@ -655,12 +664,6 @@ def _scalar(value: Any) -> Any:
 def _row(labels: pd.Index, position: Any) -> str:
     """The row label at ``position``, as shown in error messages."""
     return repr(_scalar(labels[int(position)]))
-
-
-def _is_dir(path: Any) -> bool:
-    from pathlib import Path
-
-    return Path(path).is_dir()
 
 
 def _merge_sorted(

@@ -196,6 +196,14 @@ class Recommender(abc.ABC):
     def _derived_arrays(self) -> dict[str, np.ndarray]:
         return {}
 
+    def _check_state(self) -> None:
+        """Check that the family's learned state fits together, after :func:`recsys.load`
+        set it from files and before any other method runs: shapes against ``users_`` /
+        ``items_`` (whose own consistency the loader has checked), positions in range,
+        scalars of the right type. Raise :class:`recsys.errors.ModelFileError` naming the
+        attribute (helpers in ``recsys.models._state``). Nothing by default."""
+        return None
+
     # ------------------------------------------------------------------ parameters
     @classmethod
     def _param_names(cls) -> list[str]:

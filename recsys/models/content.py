@@ -23,6 +23,7 @@ from recsys.data.features import Features
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ColumnError, ConfigError, DataError, UnknownIdError
+from recsys.models._state import expect, expect_range
 from recsys.models.base import Recommender
 
 #: Block name of ``Dataset.item_features`` (already encoded features) in ``weights``.
@@ -458,6 +459,16 @@ class ContentBased(Recommender):
         return pd.DataFrame({"kind": kind,
                              "name": pd.Series([_scalar(v) for v in names[order]], dtype=object),
                              "contribution": values[order].astype(np.float64)})
+
+    def _check_state(self) -> None:
+        profiles = expect(self, "item_profiles_", (len(self.items_), None), sparse=True)
+        n_features = profiles.shape[1]
+        expect(self, "feature_names_", (n_features,), dtype="U")
+        blocks = expect(self, "block_names_", (None,), dtype="U")
+        expect(self, "feature_blocks_", (n_features,), dtype="int64")
+        expect_range(self, "feature_blocks_", 0, len(blocks))
+        if self.profile_weights_ is not None:
+            expect(self, "profile_weights_", (len(self.users_), len(self.items_)), sparse=True)
 
 
 def _is_missing(value: Any) -> bool:

@@ -15,6 +15,7 @@ from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
+from recsys.models._state import expect
 from recsys.models.base import Recommender
 from recsys.models.weighted import WeightedInput, item_item_contributions
 
@@ -329,3 +330,6 @@ class EASE(WeightedInput, Recommender):
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         rows = self.weights_[item_rows]
         return rows if item_cols is None else rows[:, item_cols]
+
+    def _check_state(self) -> None:
+        expect(self, "weights_", (len(self.items_),) * 2)

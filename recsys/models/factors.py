@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys._checks import check_choice, check_int
+from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.data.weighting import WEIGHTINGS
 from recsys.errors import ConfigError, DataError
+from recsys.models._state import expect, expect_scalar
 from recsys.models.base import Recommender, Source
 from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
@@ -170,3 +172,19 @@ class FactorModel(Recommender):
         gives the scores."""
         self._check_fitted()
         return self._factor_frame(self.item_factors_, self.items_.ids, "item")
+
+    def _check_state(self) -> None:
+        n_items = len(self.items_)
+        item_factors = expect(self, "item_factors_", (n_items, None))
+        expect(self, "user_factors_", (len(self.users_), item_factors.shape[1]))
+        if hasattr(self, "item_lengths_"):  # kept by families that weigh their input
+            expect(self, "item_lengths_", (n_items,))
+        if hasattr(self, "weighting_"):
+            expect_scalar(self, "weighting_", (str,),
+                          lambda v: check_choice("weighting_", v, WEIGHTINGS))
+        if hasattr(self, "regularization_"):
+            expect_scalar(self, "regularization_", (int, float),
+                          lambda v: check_real("regularization_", v))
+        # Read when the index is rebuilt or restored right after this check.
+        check_choice("index", self.index, INDEXES)
+        check_int("threads", self.threads, minimum=0)

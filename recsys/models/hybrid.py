@@ -20,7 +20,8 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, ModelFileError
+from recsys.models._state import expect, expect_scalar
 from recsys.models.base import Recommender
 from recsys.models.popularity import Popularity
 from recsys.ranking.topk import PAD, excluded_mask, take_rows, top_k
@@ -430,3 +431,16 @@ class Hybrid(Recommender):
             return super()._fallback_scores(n_rows, item_cols)
         empty = sp.csr_matrix((n_rows, self.n_items), dtype=np.float32)
         return popularity._score_history(empty, item_cols)
+
+    def _check_state(self) -> None:
+        check_choice("method", self.method, METHODS)  # these three shape every answer
+        check_choice("normalize", self.normalize, NORMALIZATIONS)
+        check_real("rrf_k", self.rrf_k)
+        members = self._member_list()
+        expect(self, "weights_", (len(members),), dtype="float64")
+        if self.candidates_ is not None:
+            expect_scalar(self, "candidates_", (int,), lambda v: check_int("candidates_", v))
+        for model in (*members, *self._fallback_list()):
+            if not isinstance(model, Recommender) or len(model.items_) != len(self.items_):
+                raise ModelFileError(f"Hybrid member {type(model).__name__} does not rank the "
+                                     f"Hybrid's {len(self.items_)} items")

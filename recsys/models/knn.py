@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
+from recsys.models._state import expect
 from recsys.models.base import Recommender
 from recsys.models.weighted import WeightedInput, item_item_contributions
 
@@ -114,3 +115,6 @@ class ItemKNN(WeightedInput, Recommender):
     def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
         rows = self.similarity_[item_rows]
         return (rows if item_cols is None else rows[:, item_cols]).toarray()
+
+    def _check_state(self) -> None:
+        expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)

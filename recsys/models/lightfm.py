@@ -18,7 +18,8 @@ from recsys._progress import progress
 from recsys.data.dataset import Dataset
 from recsys.data.features import Features
 from recsys.data.interactions import Interactions
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, ModelFileError
+from recsys.models._state import expect
 from recsys.models.base import Recommender
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
@@ -258,3 +259,13 @@ class LightFM(Recommender):
         unit = self._item_vectors / np.maximum(norms, 1e-12)[:, None]
         columns = unit if item_cols is None else unit[item_cols]
         return (unit[item_rows] @ columns.T).astype(np.float32)
+
+    def _check_state(self) -> None:
+        for side, ids in (("user", self.users_), ("item", self.items_)):
+            features = expect(self, f"{side}_features_", (len(ids), None), sparse=True)
+            n_features = features.shape[1]
+            embeddings = expect(self, f"{side}_embeddings_", (n_features, None))
+            expect(self, f"{side}_biases_", (n_features,))
+            if side == "item" and embeddings.shape[1] != self.user_embeddings_.shape[1]:
+                raise ModelFileError("LightFM.item_embeddings_ and user_embeddings_ differ "
+                                     "in width")

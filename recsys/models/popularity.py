@@ -9,6 +9,7 @@ from recsys._checks import check_choice, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import DataError
+from recsys.models._state import expect
 from recsys.models.base import Recommender
 
 
@@ -60,3 +61,6 @@ class Popularity(Recommender):
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         scores = self.item_scores_ if item_cols is None else self.item_scores_[item_cols]
         return np.broadcast_to(scores, (history.shape[0], len(scores)))
+
+    def _check_state(self) -> None:
+        expect(self, "item_scores_", (len(self.items_),))

@@ -17,7 +17,8 @@ from recsys._checks import check_choice, check_int
 from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex
 from recsys.data.interactions import Interactions
-from recsys.errors import ColumnError, ConfigError, DataError
+from recsys.errors import ColumnError, ConfigError, DataError, ModelFileError
+from recsys.models._state import expect, expect_range, expect_scalar
 from recsys.models.base import Recommender
 from recsys.models.rule_mining import (
     exact_fraction,
@@ -478,3 +479,21 @@ class AssociationRules(Recommender):
         if options:
             super()._basket_scores(basket, item_cols, **options)  # raises, naming the option
         return self._rule_scores(basket, item_cols, self.metric if metric is None else metric)
+
+    def _check_state(self) -> None:
+        n_items, n_rules = len(self.items_), len(self.count_)
+        for name in ("antecedents_", "consequents_"):
+            sides = expect(self, name, (n_rules, None), dtype="int32")
+            expect_range(self, name, -1, n_items)
+            # Each row: its items first, then -1 padding; at least one item.
+            present = sides >= 0
+            if n_rules and (sides.shape[1] == 0 or not present[:, 0].all()
+                            or (np.diff(present.astype(np.int8), axis=1) > 0).any()):
+                raise ModelFileError(f"AssociationRules.{name}: rows must list their items "
+                                     "first, then -1 padding")
+        for name in ("count_", "antecedent_count_", "consequent_count_"):
+            expect(self, name, (n_rules,), dtype="int64")
+        expect(self, "item_counts_", (n_items,), dtype="int64")
+        expect_scalar(self, "n_baskets_", (int,), lambda v: check_int("n_baskets_", v))
+        expect_scalar(self, "min_count_", (int,), lambda v: check_int("min_count_", v))
+        check_choice("metric", self.metric, METRICS)  # ranks every basket

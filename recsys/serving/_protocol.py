@@ -1,51 +1,49 @@
-"""uvicorn's httptools protocol, sending each response in one write.
+"""uvicorn's httptools protocol with two additions; the only use of uvicorn's internals.
 
-uvicorn writes a response's status line and headers, then its body, as two separate writes
-on a TCP_NODELAY socket: two system calls and two packets for every answer, and a client that
-wakes up twice. On loopback at a thousand small answers a second that was a third of the
-server's CPU time (py-spy). :class:`CoalescingTransport` joins the writes made during one turn
-of the event loop and sends them together at the end of it; nothing is delayed beyond the
-turn, so latency does not grow.
+- **One write per answer.** uvicorn writes a response's status line and headers, then its
+  body, as two writes on a TCP_NODELAY socket: two system calls and two packets per answer,
+  and a client that wakes up twice. :class:`CoalescingTransport` joins the writes made
+  during one turn of the event loop and sends them together at the end of it; nothing is
+  delayed beyond the turn, so latency does not grow.
+- **A header-read timeout.** uvicorn times out idle keep-alive connections only after a
+  first answer: a client that connects and sends nothing, or half a request line, holds a
+  connection forever. Here the request head must be complete within
+  ``RECSYS_HEADER_TIMEOUT`` seconds of the connection or of the request's first byte.
+
+The subclass lives in :mod:`._httptools`; :func:`protocol_class` imports it only for the
+uvicorn versions it was tested with (:data:`TESTED`); anything else gets uvicorn's public
+``"httptools"`` protocol (no header timeout; the service's body timeout still holds).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from recsys.serving._transport import HEADER_TIMEOUT, HEADER_TIMEOUT_ENV, CoalescingTransport
+
+TESTED = ((0, 55), (0, 56))  # uvicorn versions [low, high) this subclass was tested with
 
 
-class CoalescingTransport:
-    """A transport proxy that sends the writes of one event-loop turn as one write."""
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if not self._transport.is_closing():
-                self._transport.write(data)
-
-    def close(self) -> None:
-        self._flush()  # an answer written just before closing still goes out
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
+__all__ = ["HEADER_TIMEOUT", "HEADER_TIMEOUT_ENV", "TESTED", "CoalescingTransport",
+           "protocol_class", "uvicorn_version"]
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a :class:`CoalescingTransport`."""
+def uvicorn_version() -> tuple[int, ...]:
+    import uvicorn
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+    return tuple(int(part) for part in uvicorn.__version__.split(".")[:2] if part.isdigit())
+
+
+def protocol_class() -> Any:
+    """uvicorn's ``http`` setting: :class:`RecsysHttpToolsProtocol` within :data:`TESTED`
+    when httptools is installed, else ``"httptools"`` / ``"auto"`` (uvicorn's public
+    choices)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "auto"
+    if not TESTED[0] <= uvicorn_version() < TESTED[1]:
+        return "httptools"
+    from recsys.serving._httptools import RecsysHttpToolsProtocol
+
+    return RecsysHttpToolsProtocol

@@ -194,7 +194,7 @@ def test_negative_weight_unless_allowed():
 
 def test_non_numeric_weight():
     df = frame(user_id=[1, 2], item_id=[1, 2], w=["1", "lots"])
-    with pytest.raises(DataError, match="column 'w' \\(weight\\) must be numeric"):
+    with pytest.raises(DataError, match="column 'w' \\(weight\\) at row 1: 'lots' is not a number"):
         Interactions.from_pandas(df, weight="w")
 
 
@@ -215,7 +215,8 @@ def test_bad_timestamps():
     with pytest.raises(DataError, match="column 't' has a missing time at row 1"):
         Interactions.from_pandas(df, timestamp="t")
     df = frame(user_id=[1, 2], item_id=[1, 2], t=["yesterday", "today"])
-    with pytest.raises(DataError, match="column 't' \\(timestamp\\) must be numeric"):
+    with pytest.raises(DataError, match="column 't' \\(timestamp\\) at row 0: 'yesterday' is not "
+                                        "a number or an ISO 8601 time \\(1 such"):
         Interactions.from_pandas(df, timestamp="t")
 
 

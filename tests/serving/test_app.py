@@ -324,7 +324,8 @@ def test_internal_errors_are_500_without_details(models, tmp_path, monkeypatch):
 
     from recsys.serving.app import create_app
 
-    app = create_app(rs.save(models.pop, tmp_path / "pop"), api_key="")
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    app = create_app(rs.save(models.pop, tmp_path / "pop"))
     model = app.state.holder.current.model
 
     def explode(*args, **kwargs):
@@ -351,7 +352,7 @@ def test_reload_refuses_bad_models_and_keeps_serving(main, servers, tmp_path):
     failures = [
         ({"path": str(tmp_path)}, 403, "must lie under"),  # outside the reload root
         ({"path": "../../etc"}, 403, "must lie under"),
-        ({"path": str(root / "missing")}, 422, "manifest.json is missing"),
+        ({"path": str(root / "missing")}, 422, "is not a saved model"),
         ({"path": "broken"}, 422, victim.name),  # relative to the root; names the bad file
     ]
     for payload, status, words in failures:
@@ -494,15 +495,15 @@ def test_several_workers_reload_from_disk_not_by_request(models, tmp_path, monke
     # What ``recsys serve --workers 2`` builds in each worker process (the factory), in process.
     from fastapi.testclient import TestClient
 
-    import recsys.serving.app as app_module
+    import recsys.serving.server as server_module
 
     target = rs.save(models.knn, tmp_path / "model")
-    monkeypatch.setattr(app_module, "_limit_blas_threads", lambda: None)  # process-wide
-    monkeypatch.setattr(app_module, "WATCH_SECONDS", 0.05)
-    monkeypatch.setenv(app_module.MODEL_DIR_ENV, str(target))
-    monkeypatch.setenv(app_module.WORKERS_ENV, "2")
+    monkeypatch.setattr(server_module, "limit_blas_threads", lambda: None)  # process-wide
+    monkeypatch.setattr(server_module, "WATCH_SECONDS", 0.05)
+    monkeypatch.setenv(server_module.MODEL_DIR_ENV, str(target))
+    monkeypatch.setenv(server_module.WORKERS_ENV, "2")
     monkeypatch.delenv("RECSYS_API_KEY", raising=False)
-    with TestClient(app_module.app_from_env()) as client:  # runs the lifespan: the watcher
+    with TestClient(server_module.app_from_env()) as client:  # runs the lifespan: the watcher
         response = client.post("/reload")
         assert response.status_code == 409 and "2 worker processes" in response.json()["detail"]
         assert client.get("/model").json()["class"] == "ItemKNN"
@@ -517,7 +518,7 @@ def test_several_workers_reload_from_disk_not_by_request(models, tmp_path, monke
 
 
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-def test_watch_follows_a_flipped_symlink(models, tmp_path):
+def test_watch_follows_a_flipped_symlink(models, tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
     from recsys.serving.app import create_app
@@ -525,7 +526,8 @@ def test_watch_follows_a_flipped_symlink(models, tmp_path):
     rs.save(models.knn, tmp_path / "v1")
     rs.save(models.pop, tmp_path / "v2")
     (tmp_path / "current").symlink_to(tmp_path / "v1")
-    with TestClient(create_app(tmp_path / "current", api_key="", watch=0.05)) as client:
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    with TestClient(create_app(tmp_path / "current", watch_seconds=0.05)) as client:
         assert client.get("/model").json()["class"] == "ItemKNN"
         (tmp_path / "next").symlink_to(tmp_path / "v2")
         os.replace(tmp_path / "next", tmp_path / "current")  # the classic atomic deploy
@@ -533,7 +535,7 @@ def test_watch_follows_a_flipped_symlink(models, tmp_path):
         while client.get("/model").json()["class"] != "Popularity":
             assert time.monotonic() < deadline, "the watcher did not follow the symlink"
             time.sleep(0.05)
-        assert client.get("/model").json()["path"] == str(tmp_path / "current")
+        assert client.get("/model").json()["path"] == "current"  # no host paths
 
 
 # ----------------------------------------------------------------------------- in process
@@ -570,10 +572,11 @@ def test_threads_calling_one_model_get_the_serial_answers(models, tmp_path):
 
 
 def test_serve_command_binds_loopback_by_default(monkeypatch):
-    import recsys.serving.app as app_module
+    import recsys.serving.server as server_module
 
     calls = []
-    monkeypatch.setattr(app_module, "serve", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(server_module, "serve",
+                        lambda *args, **kwargs: calls.append((args, kwargs)))
     assert cli_main(["serve", "models/current"]) == 0
     assert calls == [(("models/current",), {"host": "127.0.0.1", "port": 8000, "workers": 1})]
     assert cli_main(["serve", "m", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"]) == 0
@@ -582,4 +585,4 @@ def test_serve_command_binds_loopback_by_default(monkeypatch):
 
 def test_serve_command_names_a_directory_without_a_model(tmp_path, capsys):
     assert cli_main(["serve", str(tmp_path / "nothing")]) == 2
-    assert "manifest.json is missing" in capsys.readouterr().err
+    assert "nothing is not a saved model" in capsys.readouterr().err

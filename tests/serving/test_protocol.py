@@ -56,3 +56,72 @@ def test_close_flushes_pending_writes_and_attributes_are_delegated():
 
     inner = asyncio.run(scenario())
     assert inner.writes == [b"last answer"] and inner.closed
+
+
+# ----------------------------------------------------------------------------- the guard
+
+
+def test_the_subclass_is_used_only_within_the_tested_uvicorn_versions(monkeypatch):
+    from recsys.serving import _protocol
+
+    monkeypatch.setattr(_protocol, "uvicorn_version", lambda: _protocol.TESTED[0])
+    assert _protocol.protocol_class().__name__ == "RecsysHttpToolsProtocol"
+    for version in ((0, 20), _protocol.TESTED[1], (1, 0)):
+        monkeypatch.setattr(_protocol, "uvicorn_version", lambda version=version: version)
+        assert _protocol.protocol_class() == "httptools"
+
+
+def _serve_in_thread(app, http):
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, http=http, log_level="error", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    return server, thread, sock.getsockname()
+
+
+def test_the_public_fallback_gives_identical_answers(tmp_path, monkeypatch):
+    import socket
+    import time
+
+    import httpx
+
+    import recsys as rs
+    from recsys.serving._protocol import HEADER_TIMEOUT_ENV, protocol_class
+    from recsys.serving.app import create_app
+
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    monkeypatch.setenv(HEADER_TIMEOUT_ENV, "0.5")
+    model = rs.ItemKNN().fit(rs.datasets.demo().interactions)
+    app = create_app(rs.save(model, tmp_path / "knn"))
+    requests = [("POST", "/recommend", {"users": model.users_.ids[:20].tolist(), "k": 7}),
+                ("POST", "/recommend", {"user": "nobody"}), ("GET", "/model", None),
+                ("POST", "/similar-items", {"item": model.items_.ids[3], "k": 4})]
+    answers, silent_closed = {}, {}
+    for http in (protocol_class(), "httptools"):
+        server, thread, address = _serve_in_thread(app, http)
+        try:
+            while not server.started:
+                time.sleep(0.01)
+            with httpx.Client(base_url=f"http://{address[0]}:{address[1]}") as client:
+                answers[str(http)] = [
+                    (r.status_code, r.content, r.headers["content-type"])
+                    for r in (client.request(m, p, json=b) for m, p, b in requests)]
+            with socket.create_connection(address, timeout=3) as silent:
+                try:
+                    silent_closed[str(http)] = silent.recv(1) == b""
+                except TimeoutError:
+                    silent_closed[str(http)] = False
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    subclass, public = answers.values()
+    assert subclass == public and subclass[0][0] == 200 and subclass[1][0] == 404
+    # The one difference: only the subclass cuts off a connection that sends nothing.
+    assert list(silent_closed.values()) == [True, False]

@@ -1,0 +1,43 @@
+"""The options of ``recsys serve`` (kept apart from the app: the CLI reads them without
+importing the "serve" extra)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+# (flag, type, default, help): the service's limits, each passed to create_app by name.
+LIMITS = (
+    ("--max-results", int, 100_000, "most ranked items one request may ask for, queries x k "
+                                     "(default: 100000; 422 above)"),
+    ("--max-k", int, 1000, "largest k (default: 1000)"),
+    ("--max-list", int, 1000, "longest id list in a request (default: 1000)"),
+    ("--max-body-bytes", int, 4 << 20, "largest request body (default: 4 MiB; 413 above)"),
+    ("--body-timeout", float, 30.0, "seconds a request body may take to arrive (default: 30)"),
+    ("--header-timeout", float, 10.0, "seconds a request head may take (default: 10)"),
+)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", help="a directory written by recsys.save")
+    parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (this machine)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    parser.add_argument("--models-root", default=None,
+                        help="POST /reload loads only directories under this one (default: "
+                             "the model directory's parent; reload by path is off if that "
+                             "is /)")
+    for flag, kind, default, text in LIMITS:
+        parser.add_argument(flag, type=kind, default=default, help=text)
+
+
+def serve_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``serve`` from parsed ``recsys serve`` arguments."""
+    settings = {"host": args.host, "port": args.port, "workers": args.workers}
+    if args.models_root is not None:
+        settings["models_root"] = args.models_root
+    for flag, _, default, _ in LIMITS:
+        name = flag[2:].replace("-", "_")
+        if getattr(args, name) != default:  # only what was changed: defaults live in one place
+            settings[name] = getattr(args, name)
+    return settings

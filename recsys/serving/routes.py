@@ -1,0 +1,315 @@
+"""The endpoints of the HTTP service and its error answers."""
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from recsys.errors import ConfigError, RecsysError, UnknownIdError
+from recsys.models.base import Recommendations
+from recsys.ranking import PAD
+from recsys.serving.gate import Metrics, error
+from recsys.serving.schemas import (
+    BasketAnswer,
+    Health,
+    ItemAnswer,
+    ModelInfo,
+    Results,
+    UserAnswer,
+    documented_body,
+    error_responses,
+)
+from recsys.serving.served import LoadedModel, ModelHolder, clip
+
+logger = logging.getLogger("recsys")
+
+# An unknown id is echoed back (and logged) cut to this many characters, and at most
+# SHOWN_IDS of them: a request may carry megabytes of id.
+ID_CHARS = 64
+SHOWN_IDS = 5
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def json_ids(ids: np.ndarray) -> list:
+    """External ids as JSON values of their own type (numpy scalars become Python ones)."""
+    values = ids.tolist()
+    if ids.dtype == object:
+        values = [v.item() if isinstance(v, np.generic) else v for v in values]
+    return values
+
+
+def _ranked_lists(recs: Recommendations) -> Iterator[tuple[Any, list[dict]]]:
+    """(query id, [{"item": id, "score": s}, ...]) per row, padding dropped."""
+    for key, row, scores in zip(json_ids(recs.keys), recs.positions, recs.scores,
+                                strict=True):
+        valid = row != PAD
+        items = json_ids(recs.item_index.to_ids(row[valid]))
+        # JSON has no NaN/inf: a non-finite score (a family's "no evidence") becomes null.
+        values = [s if math.isfinite(s) else None for s in scores[valid].tolist()]
+        yield key, [{"item": i, "score": s} for i, s in zip(items, values, strict=True)]
+
+
+def _json_response(payload: Any, loaded: LoadedModel, status_code: int = 200) -> Response:
+    # Serialized here rather than through FastAPI's jsonable_encoder: the payload is plain
+    # JSON already, and walking a large result twice costs more than the ranking.
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    return Response(body, status_code=status_code, media_type="application/json",
+                    headers={"X-Model-Version": loaded.version})
+
+
+def _history_for(users: list, history: list | dict | None) -> dict | None:
+    """The request's history keyed by the requested user ids.
+
+    JSON object keys are always strings, so ``{"42": [...]}`` is matched to the requested
+    user ``42`` (an integer) by its string form.
+    """
+    if history is None:
+        return None
+    if isinstance(history, list):
+        return {users[0]: history}
+    by_text = {str(user): user for user in users}
+    strangers = [key for key in history if key not in by_text]
+    if strangers:
+        raise ConfigError(f"history names {len(strangers)} user(s) that are not in the "
+                          f"request: {_shown_ids(strangers)}")
+    return {by_text[key]: items for key, items in history.items()} or None
+
+
+def _shown_id(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > ID_CHARS:
+        return f"{value[:ID_CHARS]}... ({len(value)} characters)"
+    return value
+
+
+def _shown_ids(values: list) -> list:
+    return [_shown_id(v) for v in values[:SHOWN_IDS]]
+
+
+async def read_body(request: Request, schema: type[BaseModel]) -> Any:
+    """The request body validated against ``schema``.
+
+    pydantic-core parses and validates the raw JSON in one pass, which costs a fraction of
+    FastAPI's body dependency (decode, then validate field by field) on the hot path. The
+    errors are the same 422 answers. A body declared as something else than JSON is refused,
+    as FastAPI does (a form post is not read as JSON by accident).
+    """
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise RequestValidationError([{"loc": ("body",), "msg": "the body must be JSON",
+                                       "type": "content_type"}])
+    try:
+        return schema.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])}
+             for e in exc.errors(include_url=False, include_context=False,
+                                 include_input=False)]) from None
+
+
+# --------------------------------------------------------------------------- ranking
+
+
+def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, type[BaseModel]],
+                       max_results: int, example_user: Any) -> None:
+    """``POST /recommend``, ``/similar-items`` and ``/basket``.
+
+    Ranking runs on the event loop only when the served model's measured one-query time
+    says the whole request takes under a millisecond; anything slower runs in the thread
+    pool, so that it does not hold up ``/health`` and the other requests.
+    """
+    RecommendBody, SimilarBody, BasketBody = (schemas[name] for name in
+                                              ("recommend", "similar", "basket"))
+    errors = error_responses(401, 403, 404, 408, 413, 422)
+
+    async def ranked(n_queries: int, k: int, rank: Callable[[Any, LoadedModel], Response],
+                     body: Any) -> Response:
+        if n_queries * k > max_results:
+            return error(422, f"{n_queries} queries x k={k} asks for more than {max_results} "
+                              "results; split the request or lower k")
+        loaded = holder.current  # this request's model, whatever a reload does meanwhile
+        if loaded.inline(n_queries):
+            return rank(body, loaded)
+        return await run_in_threadpool(rank, body, loaded)
+
+    @app.post("/recommend", response_model=UserAnswer | Results, responses=errors,
+              openapi_extra=documented_body(RecommendBody, {"user": example_user, "k": 10}))
+    async def recommend(request: Request) -> Response:
+        body = await read_body(request, RecommendBody)
+        return await ranked(1 if body.users is None else len(body.users), body.k, _recommend,
+                            body)
+
+    @app.post("/similar-items", response_model=ItemAnswer | Results, responses=errors,
+              openapi_extra=documented_body(SimilarBody))
+    async def similar_items(request: Request) -> Response:
+        body = await read_body(request, SimilarBody)
+        return await ranked(1 if body.items is None else len(body.items), body.k,
+                            _similar_items, body)
+
+    @app.post("/basket", response_model=BasketAnswer, responses=errors,
+              openapi_extra=documented_body(BasketBody))
+    async def basket(request: Request) -> Response:
+        body = await read_body(request, BasketBody)
+        return await ranked(1, body.k, _basket, body)
+
+
+def _recommend(body: Any, loaded: LoadedModel) -> Response:
+    users = [body.user] if body.users is None else body.users
+    recs = loaded.model.recommend(
+        users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
+        exclude=body.exclude, history=_history_for(users, body.history),
+        on_unknown=body.on_unknown, strict=body.strict)
+    results = [{"user": key, "items": items} for key, items in _ranked_lists(recs)]
+    if body.users is not None:
+        return _json_response({"results": results}, loaded)
+    return _json_response(results[0] if results else {"user": body.user, "items": []}, loaded)
+
+
+def _similar_items(body: Any, loaded: LoadedModel) -> Response:
+    items = [body.item] if body.items is None else body.items
+    recs = loaded.model.similar_items(items, k=body.k, candidates=body.candidates,
+                                      exclude=body.exclude, on_unknown=body.on_unknown)
+    results = [{"item": key, "items": ranked} for key, ranked in _ranked_lists(recs)]
+    if body.items is not None:
+        return _json_response({"results": results}, loaded)
+    return _json_response(results[0] if results else {"item": body.item, "items": []}, loaded)
+
+
+def _basket(body: Any, loaded: LoadedModel) -> Response:
+    recs = loaded.model.recommend_for_basket(body.items, k=body.k, items=body.candidates,
+                                             exclude=body.exclude, strict=body.strict)
+    (_, ranked), = _ranked_lists(recs)
+    return _json_response({"items": ranked}, loaded)
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+def add_admin_routes(app: FastAPI, holder: ModelHolder, metrics: Metrics,
+                     reload_schema: type[BaseModel], root: Path | None,
+                     workers: int, watch: float | None) -> None:
+    """``GET /health``, ``/model``, ``/metrics`` and ``POST /reload``."""
+
+    # The trivial endpoints are ``async``: they do no real work, and the hop to a thread
+    # would cost more than they do. /reload is plain ``def`` (loading is slow work), which
+    # FastAPI runs in its thread pool.
+    @app.get("/health", response_model=Health)
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/model", response_model=ModelInfo, responses=error_responses(401, 403))
+    async def model_info() -> Response:
+        loaded = holder.current
+        return _json_response(loaded.describe(root), loaded)
+
+    @app.post("/reload", response_model=ModelInfo,
+              responses=error_responses(401, 403, 409, 413, 422))
+    # (this module has no "from __future__ import annotations": FastAPI reads this local
+    # annotation at definition time)
+    def reload(body: reload_schema | None = None) -> Response:  # type: ignore[valid-type]
+        if workers > 1:
+            return error(409, f"this service runs {workers} worker processes and a request "
+                         "reaches only one of them: save the new model over the served "
+                         f"directory instead (every worker reloads it within {watch or 0:g} s)")
+        path = None
+        if body is not None and body.path is not None:
+            path = _reload_path(body.path, root)
+            if isinstance(path, Response):
+                return path
+        try:
+            loaded = holder.reload(path)
+        except RecsysError as exc:
+            metrics.served(None)
+            message = redact(str(exc), root, holder.home)
+            logger.warning("reload failed, still serving the previous model: %s", clip(message))
+            return error(422, message)
+        metrics.served(loaded)
+        logger.info("serving %s (version %s) from %s", type(loaded.model).__name__,
+                    loaded.version, loaded.path)
+        return _json_response(loaded.describe(root), loaded)
+
+    @app.get("/metrics", responses=error_responses(401, 403))
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _reload_path(given: str, root: Path | None) -> Path | Response:
+    """The directory a ``/reload {"path": ...}`` names, or the error answer."""
+    if root is None:
+        return error(403, "reload by path is off: the served directory's parent is '/'; "
+                          "start the service with --models-root")
+    try:
+        path = Path(given)
+        path = (path if path.is_absolute() else root / path).resolve()
+    except (OSError, ValueError, RuntimeError):  # NUL byte, too long, a symlink loop
+        return error(422, "invalid path")
+    if not path.is_relative_to(root):
+        return error(403, "reload paths must lie under the models root")
+    return path
+
+
+def redact(text: str, *roots: Path | None) -> str:
+    """``text`` without host paths: the models root and the served directory's parent."""
+    for root in roots:
+        if root is not None and str(root) not in ("", "/"):
+            text = text.replace(f"{root}/", "").replace(str(root), ".")
+    return text
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Errors: a short JSON ``detail``, never a traceback, ids cut to a few short ones."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": [_shown_id(part) for part in e.get("loc", ())][:8],
+                     "msg": clip(e.get("msg", ""), 200), "type": e.get("type", "")}
+                    for e in exc.errors()[:20]]
+        detail = "invalid request"
+        content_type = request.headers.get("content-type", "")
+        if content_type and "json" not in content_type:  # e.g. curl -d without a header
+            detail = ("the body must be JSON (Content-Type: application/json), not "
+                      f"{clip(content_type, 100)}")
+        return error(422, detail, errors=problems)
+
+    @app.exception_handler(UnknownIdError)
+    async def unknown_id(request: Request, exc: UnknownIdError) -> JSONResponse:
+        ids = json_ids(np.asarray(exc.ids, dtype=object)) if exc.ids else []
+        # Unknown evidence (strict history or basket items) is a bad request body; an unknown
+        # user or item to rank for is a resource that does not exist.
+        what = "item(s) of the request's evidence" if exc.evidence else "id(s)"
+        return error(422 if exc.evidence else 404,
+                     f"{len(ids)} unknown {what}: {_shown_ids(ids)}", ids=_shown_ids(ids))
+
+    @app.exception_handler(RecsysError)
+    async def bad_input(request: Request, exc: RecsysError) -> JSONResponse:
+        return error(422, clip(str(exc)))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled %s on %s %s: %s", type(exc).__name__, request.method,
+                     clip(request.url.path, 100), clip(str(exc)), exc_info=exc)
+        return error(500, "internal error (details in the server log)")
+
+
+def models_root(given: str | os.PathLike | None, served: Path) -> Path | None:
+    """The directory ``/reload`` paths must lie under; None (reload by path off) where the
+    default, the served directory's parent, would be ``/``."""
+    root = Path(given if given is not None else served.parent).resolve()
+    if root == Path(root.anchor):
+        if given is not None:
+            raise ConfigError("the models root must not be '/': give the directory that "
+                              "holds the model directories")
+        return None
+    return root

@@ -1,0 +1,147 @@
+"""Request and answer schemas of the HTTP service.
+
+Requests are validated by these pydantic models (limits come from the app's settings). The
+answer models are never built on the hot path (answers are serialized directly); they
+document in the OpenAPI schema what each endpoint really returns, errors included.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+Id = StrictInt | StrictStr  # strict: 1.0 or true is not an id, "1" and 1 are different ids
+# The longest reload path accepted (Linux's PATH_MAX); longer is a 422, not an OS error.
+MAX_PATH_CHARS = 4096
+
+
+def request_models(max_k: int, max_list: int) -> dict[str, type[BaseModel]]:
+    """Request schemas with this app's limits (k in [1, max_k], lists up to max_list)."""
+    K = Annotated[int, Field(ge=1, le=max_k, strict=True)]
+    IdList = Annotated[list[Id], Field(max_length=max_list)]
+    HistoryMap = Annotated[dict[str, IdList], Field(max_length=max_list)]
+
+    class Body(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    class RecommendBody(Body):
+        user: Id | None = None
+        users: IdList | None = None
+        k: K = 10
+        exclude_seen: bool = True
+        items: IdList | None = None
+        exclude: IdList | None = None
+        history: IdList | HistoryMap | None = None
+        on_unknown: Literal["raise", "skip", "fallback"] = "raise"
+        strict: bool = False
+
+        @model_validator(mode="after")
+        def _one_query(self) -> RecommendBody:
+            if (self.user is None) == (self.users is None):
+                raise ValueError("give exactly one of 'user' or 'users'")
+            if self.users is not None and isinstance(self.history, list):
+                raise ValueError("with 'users', 'history' maps each user id to its items")
+            return self
+
+    class SimilarBody(Body):
+        item: Id | None = None
+        items: IdList | None = None
+        k: K = 10
+        candidates: IdList | None = None
+        exclude: IdList | None = None
+        on_unknown: Literal["raise", "skip"] = "raise"
+
+        @model_validator(mode="after")
+        def _one_query(self) -> SimilarBody:
+            if (self.item is None) == (self.items is None):
+                raise ValueError("give exactly one of 'item' or 'items'")
+            return self
+
+    class BasketBody(Body):
+        items: IdList
+        k: K = 10
+        candidates: IdList | None = None
+        exclude: IdList | None = None
+        strict: bool = False
+
+    class ReloadBody(Body):
+        path: Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)] | None = None
+
+    return {"recommend": RecommendBody, "similar": SimilarBody, "basket": BasketBody,
+            "reload": ReloadBody}
+
+
+# --------------------------------------------------------------------------- answers
+
+
+class Ranked(BaseModel):
+    item: Id
+    score: float | None = Field(description="null where the family has no evidence")
+
+
+class UserAnswer(BaseModel):
+    user: Id
+    items: list[Ranked]
+
+
+class ItemAnswer(BaseModel):
+    item: Id
+    items: list[Ranked]
+
+
+class Results(BaseModel):
+    results: list[UserAnswer] | list[ItemAnswer]
+
+
+class BasketAnswer(BaseModel):
+    items: list[Ranked]
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    class_: str = Field(alias="class")
+    params: dict[str, Any]
+    version: str
+    recsys_version: str | None
+    format_version: int | None
+    saved_at: str | None
+    loaded_at: str
+    path: str = Field(description="relative to the models root")
+    n_users: int
+    n_items: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Problem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorAnswer(BaseModel):
+    detail: str
+    ids: list[Id] | None = Field(None, description="unknown ids (404, 422), cut to a few")
+    errors: list[Problem] | None = Field(None, description="what is invalid (422)")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error answers an endpoint can give."""
+    meaning = {401: "no API key", 403: "wrong API key, or a reload path outside the root",
+               404: "unknown user or item", 409: "reload by request is off (several workers)",
+               408: "the body did not arrive in time", 413: "request body too large",
+               422: "invalid request, unknown evidence, or a model that cannot be loaded"}
+    return {code: {"model": ErrorAnswer, "description": meaning[code]} for code in codes}
+
+
+def documented_body(schema: type[BaseModel], example: dict | None = None) -> dict:
+    """OpenAPI of a body read by hand (FastAPI cannot infer it from the signature)."""
+    content: dict[str, Any] = {"schema": schema.model_json_schema(
+        ref_template="#/components/schemas/{model}")}
+    if example is not None:
+        content["example"] = example
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}
