@@ -45,6 +45,7 @@ def expect(model: Any, name: str, shape: tuple, *, sparse: bool = False,
         raise ModelFileError(f"{where} must be a CSR matrix, got {type(value).__name__}")
     if not sparse and not isinstance(value, np.ndarray):
         raise ModelFileError(f"{where} must be a numpy array, got {type(value).__name__}")
+    assert value is not None  # narrowed by the two checks above
     actual = tuple(value.shape)
     if len(actual) != len(shape) or any(e is not None and a != e
                                         for a, e in zip(actual, shape, strict=True)):

@@ -232,6 +232,7 @@ def _ids_json(handle: IO[bytes], file: Path) -> IdIndex:
         kind, raw = payload["kind"], payload["values"]
         if not isinstance(raw, list):
             raise TypeError("values must be a list")
+        values: list[Any]
         if kind == "int":
             values = [int(_text(v)) for v in raw]
         elif kind == "str":

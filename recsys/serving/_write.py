@@ -62,7 +62,7 @@ def _write_ids(ids: np.ndarray, directory: Path, name: str) -> dict:
         path.write_text(json.dumps({"kind": "str", "values": [str(v) for v in ids]}))
         return {"file": path.name, "kind": "ids-json"}
     else:
-        tagged = []
+        tagged: list[list[str | float]] = []
         for v in ids:
             if isinstance(v, str):
                 tagged.append(["s", v])

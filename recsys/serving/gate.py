@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import HTTPException
@@ -81,7 +82,7 @@ class Gate:
         endpoint = path if path in ENDPOINTS else "other"  # bounded label values
         status = [500]
 
-        async def send_and_record(message: dict) -> None:
+        async def send_and_record(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
