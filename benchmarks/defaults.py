@@ -12,7 +12,10 @@ the whole training part and scored on test. For every family and data set the ta
   and ``loo/tuned``: a rule chosen on three data sets, scored on the fourth.
 
 It also prints what ``weighting="auto"`` resolved to on each data set beside the validation
-scores of the explicit "binary" and "log" candidates, so the decision is measured.
+scores of the explicit "binary" and "log" candidates, so the decision is measured, and
+``rs.auto(train, budget_s=60)`` (its winner refitted on the training part) on test beside
+the best default and the best tuned model. rs.auto's result depends on the machine's speed
+(what fits in the budget).
 
 Every candidate's score is cached in a JSON file (``--cache``), so a rerun only computes
 what changed (the shipped defaults are always refitted).
@@ -118,11 +121,14 @@ class Scores:
             self.cache[key] = score
             print(f"  {data:10s} {family:8s} {phase:5s} {score:.4f} "
                   f"({time.perf_counter() - started:5.1f}s) {label}", flush=True)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.cache, indent=0, sort_keys=True))
-            tmp.replace(self.path)
+            self.save()
         return self.cache[key]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.cache, indent=0, sort_keys=True))
+        tmp.replace(self.path)
 
 
 def study(scores: Scores, datasets: list[str]) -> pd.DataFrame:
@@ -160,6 +166,29 @@ def weighting_report(scores: Scores, inter: dict[str, rs.Interactions]) -> pd.Da
     return pd.DataFrame(rows).set_index("data")
 
 
+def auto_report(scores: Scores, budget_s: float, best: pd.DataFrame) -> pd.DataFrame:
+    """``rs.auto(train, budget_s)`` per data set (cached like the candidates), on test."""
+    rows = []
+    for data, (_, _, train, test) in scores.splits.items():
+        key = f"{data}|auto|budget={budget_s:g}|test"
+        if key not in scores.cache:
+            started = time.perf_counter()
+            found = rs.auto(train, budget_s=budget_s)
+            ndcg = float(rs.evaluate(found.model, test, train=train, k=10).summary["ndcg@10"])
+            scores.cache[key] = {"ndcg@10": ndcg, "family": found.family,
+                                 "params": str(found.params), "trials": len(found.trials),
+                                 "seconds": time.perf_counter() - started}
+            print(f"  {data:10s} auto     test  {ndcg:.4f} ({scores.cache[key]['seconds']:5.1f}s)"
+                  f" {found.family} {found.params}", flush=True)
+            scores.save()
+        row = scores.cache[key]
+        rows.append({"data": data, "auto": row["ndcg@10"], "winner": row["family"],
+                     "params": row["params"], "trials": row["trials"],
+                     "auto/best default": row["ndcg@10"] / best.loc[data, "best_default"],
+                     "auto/best tuned": row["ndcg@10"] / best.loc[data, "best_tuned"]})
+    return pd.DataFrame(rows).set_index("data")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +197,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path,
                         default=Path.home() / ".cache/recsys/benchmark-defaults.json")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--auto-budget", type=float, default=60.0,
+                        help="budget_s of rs.auto on each data set (0: skip)")
     args = parser.parse_args()
     inter = load(args.data)
     splits = {}
@@ -192,6 +223,11 @@ def main() -> None:
     best["best loo/best tuned"] = best["best_loo"] / best["best_tuned"]
     print("\nBest of the families per data set")
     print(best.to_string(float_format=lambda v: f"{v:.4f}"))
+    autos = None
+    if args.auto_budget > 0:
+        autos = auto_report(scores, args.auto_budget, best)
+        print(f"\nrs.auto(train, budget_s={args.auto_budget:g}), refitted winner on test")
+        print(autos.to_string(float_format=lambda v: f"{v:.4f}"))
     print("\nTargets (issue 13)")
     for column in ("default/tuned", "loo/tuned"):
         low = table[table[column] < 0.95]
@@ -203,10 +239,18 @@ def main() -> None:
         print(f"{'PASS' if low.empty else 'MISS'}  {column} >= 0.98"
               + ("" if low.empty else ": " + ", ".join(
                   f"{d} {v:.3f}" for d, v in low[column].items())))
+    if autos is not None:
+        for column, floor in (("auto/best default", 1.0), ("auto/best tuned", 0.98)):
+            low = autos[autos[column] < floor]
+            print(f"{'PASS' if low.empty else 'MISS'}  {column} >= {floor}"
+                  + ("" if low.empty else ": " + ", ".join(
+                      f"{d} {v:.3f}" for d, v in low[column].items())))
     if args.json:
         args.json.write_text(json.dumps({"table": table.to_dict(orient="records"),
                                          "weighting": weights.to_dict(orient="index"),
-                                         "best": best.to_dict(orient="index")}, indent=2))
+                                         "best": best.to_dict(orient="index"),
+                                         "auto": None if autos is None
+                                         else autos.to_dict(orient="index")}, indent=2))
 
 
 if __name__ == "__main__":
