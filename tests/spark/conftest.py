@@ -1,0 +1,18 @@
+"""One real local[2] SparkSession for every Spark test, stopped at the end of the session."""
+
+from __future__ import annotations
+
+import pytest
+
+pyspark = pytest.importorskip(
+    "pyspark", reason='pyspark is not installed: pip install "recsys[spark]" to run the Spark '
+                      "tests")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from recsys.spark import session
+
+    spark = session("local[2]", spark_sql_shuffle_partitions=4)
+    yield spark
+    spark.stop()
