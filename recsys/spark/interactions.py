@@ -27,16 +27,28 @@ def _sample(frame: Any, condition: Any) -> dict:
 
 def index_ids(column: Any) -> Any:
     """DataFrame (id, idx) of the distinct values of a one-column DataFrame, numbered
-    0..n-1 in sorted order: deterministic, and numbered by ``zipWithIndex`` on the sorted
-    distinct ids, so no single partition ever holds them all."""
-    distinct = column.distinct().orderBy(column.columns[0])
-    name = column.columns[0]
-    indexed = distinct.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
-    from pyspark.sql.types import LongType, StructField, StructType
+    0..n-1 in sorted order, and materialized (so the numbering is computed once).
 
-    schema = StructType([StructField(ID, distinct.schema[name].dataType, False),
-                         StructField(IDX, LongType(), False)])
-    return distinct.sparkSession.createDataFrame(indexed, schema)
+    The numbering is ``zipWithIndex`` done in the JVM: a range-partitioned sort, the row
+    counts of the partitions (a few numbers to the driver), then each row's offset in its
+    partition (the low 33 bits of ``monotonically_increasing_id``) plus its partition's
+    start. No single partition ever holds every id, and no Python worker is involved.
+    """
+    from pyspark.sql import functions as F
+
+    name = column.columns[0]
+    ordered = (column.distinct().orderBy(name)
+               .select(F.col(name).alias(ID), F.spark_partition_id().alias("_part"),
+                       F.monotonically_increasing_id().alias("_mono"))
+               .localCheckpoint())
+    sizes = dict(ordered.groupBy("_part").count().collect())
+    starts, total = {}, 0
+    for part in sorted(sizes):
+        starts[part], total = total, total + sizes[part]
+    start = F.create_map(*[F.lit(v) for pair in starts.items() for v in pair]) if starts \
+        else F.create_map()
+    offset = F.col("_mono") - F.shiftleft(F.col("_part").cast("long"), 33)
+    return ordered.select(ID, (F.element_at(start, F.col("_part")) + offset).alias(IDX))
 
 
 class SparkInteractions:
@@ -116,6 +128,7 @@ class SparkInteractions:
             (unless allowed); a null timestamp. The message names the column, how many rows
             are bad and shows one of them. No row is dropped silently.
         """
+        from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
         check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
@@ -148,6 +161,8 @@ class SparkInteractions:
                    .join(items, F.col("_item") == items[ID])
                    .withColumn(ITEM, items[IDX].cast("int")).drop(ID, IDX, "_user", "_item"))
         merged = _merge(indexed, duplicates, timestamp is not None)
+        # Kept: every later step (splits, fitting, metrics) starts from these events.
+        merged = merged.persist(StorageLevel.MEMORY_AND_DISK)
         return cls(merged, users, items, has_timestamps=timestamp is not None)
 
     @staticmethod

@@ -13,6 +13,6 @@ pyspark = pytest.importorskip(
 def spark():
     from recsys.spark import session
 
-    spark = session("local[2]", spark_sql_shuffle_partitions=4)
+    spark = session("local[2]", spark_sql_shuffle_partitions=2)
     yield spark
     spark.stop()
