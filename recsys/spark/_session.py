@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 LOCAL_DEFAULTS = {
@@ -28,7 +30,8 @@ def session(master: str = "local[*]", app_name: str = "recsys", **conf: Any):
     When a session is already active (on a cluster, ``spark-submit`` or a notebook created
     it) it is returned untouched and ``master`` / ``conf`` are ignored. Otherwise a session is
     built with the UI and console progress off, Arrow conversions on, 8 shuffle partitions
-    and, for a ``local`` master, the driver bound to 127.0.0.1. ``conf`` entries override
+    and, for a ``local`` master, the driver bound to 127.0.0.1 and Python workers running
+    this interpreter (unless ``PYSPARK_PYTHON`` says otherwise). ``conf`` entries override
     these; write Spark keys with dots replaced by underscores or pass a dict with
     ``**{"spark.executor.memory": "4g"}``.
 
@@ -60,6 +63,9 @@ def session(master: str = "local[*]", app_name: str = "recsys", **conf: Any):
     settings = dict(LOCAL_DEFAULTS)
     if master.startswith("local"):
         settings.update(LOOPBACK)
+        # Python workers run this interpreter (this environment's numpy, pyarrow, recsys),
+        # not whichever "python3" comes first on the PATH; pyspark reads only the variable.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings.update({key.replace("_", ".") if "." not in key else key: str(value)
                      for key, value in conf.items()})
     builder = SparkSession.builder.master(master).appName(app_name)
