@@ -428,8 +428,14 @@ class Interactions:
         timestamp: str | None = None,
         duplicates: str = "sum",
         allow_negative: bool = False,
+        batch_size: int | None = None,
     ) -> Interactions:
         """Read events from a Parquet file or directory (pyarrow), loading only needed columns.
+
+        With ``batch_size`` the file or (partitioned) directory is streamed in record batches
+        of that many rows (:func:`recsys.data.streaming.read_parquet_batches`): memory stays
+        near the size of the output instead of the whole table as pandas; the result is the
+        same.
 
         Examples
         --------
@@ -441,6 +447,11 @@ class Interactions:
         """
         import pyarrow.parquet as pq
 
+        if batch_size is not None:
+            from recsys.data.streaming import read_parquet_batches
+
+            return read_parquet_batches(path, user, item, weight, timestamp, duplicates,
+                                        allow_negative, batch_size)
         columns = [c for c in (user, item, weight, timestamp) if c is not None]
         schema_names = pq.read_schema(path).names if not _is_dir(path) else None
         if schema_names is not None:

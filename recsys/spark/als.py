@@ -137,7 +137,10 @@ class SparkALS:
     seed : int
         Seed of Spark's initial factors.
     blocks : int or None
-        Spark's ``numUserBlocks`` and ``numItemBlocks``; None keeps Spark's default (10).
+        Spark's ``numUserBlocks`` and ``numItemBlocks``: how many pieces each side of a sweep
+        is cut into. None: one per core of the cluster (``defaultParallelism``); Spark's own
+        default of 10 only adds tasks on a small cluster. The result does not depend on it
+        beyond the random start.
 
     Attributes
     ----------
@@ -219,12 +222,12 @@ class SparkALS:
                    .groupBy(F.pmod(F.col(USER), F.lit(WEIGHTING_GROUPS)))
                    .applyInArrow(_weigher(self.weighting_, self.item_lengths_, k1, b),
                                  f"{USER} int, {ITEM} int, {WEIGHT} double"))
-        options = {} if self.blocks is None else {
-            "numUserBlocks": check_int("blocks", self.blocks),
-            "numItemBlocks": check_int("blocks", self.blocks)}
+        blocks = (events.sparkSession.sparkContext.defaultParallelism if self.blocks is None
+                  else check_int("blocks", self.blocks))
         als = ALS(rank=factors, maxIter=iterations, regParam=regularization, alpha=alpha,
                   implicitPrefs=True, userCol=USER, itemCol=ITEM, ratingCol=WEIGHT,
-                  seed=seed, coldStartStrategy="drop", **options)
+                  seed=seed, coldStartStrategy="drop", numUserBlocks=blocks,
+                  numItemBlocks=blocks)
         self.model_ = als.fit(weighed)
         self.interactions_ = interactions
         return self
