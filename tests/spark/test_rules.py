@@ -44,10 +44,14 @@ def test_rules_equal_recsys_sparse_miner(fitted, groceries_csv):
     np.testing.assert_allclose(got[numeric].to_numpy(float), want[numeric].to_numpy(float),
                                rtol=0, atol=1e-9)
     assert fitted.n_baskets_ == local.n_baskets_ and fitted.min_count_ == local.min_count_
-    # Same rules, same ranking of a basket's additions.
+    # Same rules, same ranking of a basket's additions (the items some rule reaches; those
+    # none reaches tie at 0 and follow by item index, which differs between the two).
     basket = ["whole milk", "yogurt"]
-    assert fitted.recommend_for_basket(basket, k=5)[0] == local.recommend_for_basket(
-        basket, k=5)[0]
+    got = [pair for pair in fitted.recommend_for_basket(basket, k=20).to_dict()[0]
+           if pair[1] > 0]
+    want = [pair for pair in local.recommend_for_basket(basket, k=20).to_dict()[0]
+            if pair[1] > 0]
+    assert got == want and len(got) >= 3
 
 
 def test_long_table_layout_and_duplicates_in_a_basket(spark, fitted, spark_baskets):
