@@ -50,7 +50,7 @@ def session(master: str = "local[*]", app_name: str = "recsys", **conf: Any):
 
     Examples
     --------
-    >>> from recsys.spark import session
+    >>> from recsys.spark import session  # doctest: +SKIP
     >>> spark = session("local[1]")                           # doctest: +SKIP
     >>> spark.conf.get("spark.ui.enabled")                    # doctest: +SKIP
     'false'

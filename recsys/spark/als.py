@@ -160,10 +160,11 @@ class SparkALS:
 
     Examples
     --------
-    >>> from recsys.spark import SparkALS                       # doctest: +SKIP
-    >>> model = SparkALS(factors=32).fit(train)
-    >>> model.recommend(k=10).show(3)
-    >>> local = model.to_local()     # an rs.ALS: rs.save(local, "models/als")
+    >>> import recsys as rs  # doctest: +SKIP
+    >>> from recsys.spark import SparkALS  # doctest: +SKIP
+    >>> model = SparkALS(factors=32).fit(train)  # doctest: +SKIP
+    >>> model.recommend(k=10).show(3)  # doctest: +SKIP
+    >>> rs.save(model.to_local(), "models/als")  # doctest: +SKIP
     """
 
     def __init__(

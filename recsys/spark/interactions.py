@@ -66,13 +66,13 @@ class SparkInteractions:
 
     Examples
     --------
-    >>> import pandas as pd                                   # doctest: +SKIP
-    >>> from recsys.spark import SparkInteractions, session
-    >>> spark = session("local[1]")
-    >>> df = spark.createDataFrame(pd.DataFrame({"user_id": ["a", "a", "b"],
-    ...                                          "item_id": ["x", "x", "y"]}))
-    >>> inter = SparkInteractions.from_spark(df, user="user_id", item="item_id")
-    >>> inter.nnz, inter.to_local().matrix.toarray().tolist()
+    >>> import pandas as pd  # doctest: +SKIP
+    >>> from recsys.spark import SparkInteractions, session  # doctest: +SKIP
+    >>> spark = session("local[1]")  # doctest: +SKIP
+    >>> frame = pd.DataFrame({"user_id": list("aab"), "item_id": list("xxy")})  # doctest: +SKIP
+    >>> df = spark.createDataFrame(frame)  # doctest: +SKIP
+    >>> inter = SparkInteractions.from_spark(df, "user_id", "item_id")  # doctest: +SKIP
+    >>> inter.nnz, inter.to_local().matrix.toarray().tolist()  # doctest: +SKIP
     (2, [[2.0, 0.0], [0.0, 1.0]])
     """
 

@@ -74,7 +74,7 @@ def per_user(
     Examples
     --------
     >>> from recsys.spark import metrics                       # doctest: +SKIP
-    >>> metrics.per_user(recs, test, k=10).show()
+    >>> metrics.per_user(recs, test, k=10).show()  # doctest: +SKIP
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F

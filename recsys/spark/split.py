@@ -75,7 +75,7 @@ def random(inter: SparkInteractions, test_size: float = 0.2, seed: int = 42,
     Examples
     --------
     >>> from recsys.spark import split                        # doctest: +SKIP
-    >>> train, test = split.random(inter, test_size=0.2, seed=42)
+    >>> train, test = split.random(inter, test_size=0.2, seed=42)  # doctest: +SKIP
     """
     from pyspark.sql import functions as F
 

@@ -65,8 +65,8 @@ def test_recommend_equals_local_twin_and_spark_metrics_equal_ours(spark, split, 
                                   want[["user", "item", "rank"]], check_dtype=False)
     np.testing.assert_allclose(got["score"], want["score"], rtol=1e-6)
     # No training item is recommended.
-    seen = set(zip(*train.to_pandas()[["user", "item"]].to_numpy().T))
-    assert not seen & set(zip(got["user"], got["item"]))
+    seen = set(zip(*train.to_pandas()[["user", "item"]].to_numpy().T, strict=False))
+    assert not seen & set(zip(got["user"], got["item"], strict=False))
     # The distributed metrics on these lists equal rs.evaluate's (numpy kernels).
     test_df = spark.createDataFrame(test.to_pandas()[["user", "item", "weight"]])
     summary = spark_metrics.evaluate(fitted.recommend(k=10), test_df, k=10, weight="weight",
@@ -98,9 +98,8 @@ def test_weighting_runs_recsys_weigh_on_whole_users():
                       "weight": np.asarray(matrix[rows, cols]).ravel()[order]})
     for weighting in ("bm25", "log", "binary"):
         out = _weigher(weighting, lengths, 100.0, 0.8)(table)
-        got = sp.csr_matrix((out.column("weight").to_numpy(),
-                             (out.column("user_idx").to_numpy(), out.column("item_idx").to_numpy())),
-                            shape=matrix.shape)
+        where = (out.column("user_idx").to_numpy(), out.column("item_idx").to_numpy())
+        got = sp.csr_matrix((out.column("weight").to_numpy(), where), shape=matrix.shape)
         want = weigh(matrix, weighting, lengths, 100.0, 0.8)
         np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=1e-6)
 

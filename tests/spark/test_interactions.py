@@ -114,7 +114,7 @@ def test_read_parquet(spark, tmp_path, ml_frame):
 
 def _pairs(inter):
     frame = inter.to_pandas()
-    return set(zip(frame["user"], frame["item"]))
+    return set(zip(frame["user"], frame["item"], strict=False))
 
 
 @pytest.mark.parametrize(("splitter", "kwargs"), [

@@ -35,7 +35,8 @@ def _frames(spark, recommended, relevant):
     return spark.createDataFrame(recs), spark.createDataFrame(test)
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31), n_users=st.integers(5, 60), n_items=st.integers(3, 40),
        length=st.integers(1, 15), k=st.integers(1, 12))
 def test_spark_metrics_equal_numpy_kernels(spark, seed, n_users, n_items, length, k):
