@@ -82,6 +82,8 @@ class SparkInteractions:
         self.users = users
         self.items = items
         self.has_timestamps = has_timestamps
+        # The id maps collected once, shared by every part of a split (same maps).
+        self._collected: dict[str, IdIndex] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -214,11 +216,11 @@ class SparkInteractions:
     # ------------------------------------------------------------------ views
     @property
     def n_users(self) -> int:
-        return int(self.users.count())
+        return len(self.user_index())
 
     @property
     def n_items(self) -> int:
-        return int(self.items.count())
+        return len(self.item_index())
 
     @property
     def nnz(self) -> int:
@@ -226,15 +228,21 @@ class SparkInteractions:
 
     def with_events(self, events: Any) -> SparkInteractions:
         """The same id maps with other events (a split's part, a filtered subset)."""
-        return SparkInteractions(events, self.users, self.items, self.has_timestamps)
+        part = SparkInteractions(events, self.users, self.items, self.has_timestamps)
+        part._collected = self._collected
+        return part
 
     def user_index(self) -> IdIndex:
         """The user id map collected to the driver, position i holding the id of index i."""
-        return _collect_index(self.users)
+        if "users" not in self._collected:
+            self._collected["users"] = _collect_index(self.users)
+        return self._collected["users"]
 
     def item_index(self) -> IdIndex:
         """The item id map collected to the driver."""
-        return _collect_index(self.items)
+        if "items" not in self._collected:
+            self._collected["items"] = _collect_index(self.items)
+        return self._collected["items"]
 
     def to_local(self) -> Interactions:
         """Collect to a single-machine :class:`recsys.Interactions` with the same indices."""
