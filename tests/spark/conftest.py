@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-pyspark = pytest.importorskip(
-    "pyspark", reason='pyspark is not installed: pip install "recsys[spark]" to run the Spark '
-                      "tests")
-
 
 @pytest.fixture(scope="session")
 def spark():

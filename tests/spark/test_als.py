@@ -15,11 +15,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import recsys as rs
-from recsys.models.factors import weigh
-from recsys.spark import SparkALS, SparkInteractions
-from recsys.spark import metrics as spark_metrics
-from recsys.spark.als import _weigher, top_k
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+
+import recsys as rs  # noqa: E402
+from recsys.models.factors import weigh  # noqa: E402
+from recsys.spark import SparkALS, SparkInteractions  # noqa: E402
+from recsys.spark import metrics as spark_metrics  # noqa: E402
+from recsys.spark.als import _weigher, top_k  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-import recsys as rs
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+
+import recsys as rs  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "spark_job.py"
 

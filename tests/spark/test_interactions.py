@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import recsys as rs
-from recsys.errors import ColumnError, ConfigError, DataError
-from recsys.spark import SparkInteractions
-from recsys.spark import split as spark_split
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+
+import recsys as rs  # noqa: E402
+from recsys.errors import ColumnError, ConfigError, DataError  # noqa: E402
+from recsys.spark import SparkInteractions  # noqa: E402
+from recsys.spark import split as spark_split  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,11 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recsys.errors import ColumnError
-from recsys.evaluation import metrics as kernels
-from recsys.spark import metrics as spark_metrics
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+
+from recsys.errors import ColumnError  # noqa: E402
+from recsys.evaluation import metrics as kernels  # noqa: E402
+from recsys.spark import metrics as spark_metrics  # noqa: E402
 
 
 def _random_case(seed: int, n_users: int, n_items: int, length: int):

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import recsys as rs
-from recsys.errors import ColumnError, DataError
-from recsys.spark import SparkAssociationRules
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+
+import recsys as rs  # noqa: E402
+from recsys.errors import ColumnError, DataError  # noqa: E402
+from recsys.spark import SparkAssociationRules  # noqa: E402
 
 PARAMS = {"min_support": 0.006, "min_confidence": 0.25, "min_lift": 1.2, "max_len": 3}
 
