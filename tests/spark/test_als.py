@@ -57,7 +57,8 @@ def test_defaults_reach_95_percent_of_rs_als(split, local):
 def test_recommend_equals_local_twin_and_spark_metrics_equal_ours(spark, split, fitted,
                                                                    local):
     train, test = split
-    recs = fitted.recommend(k=10).toPandas()
+    recs_df = fitted.recommend(k=10).cache()
+    recs = recs_df.toPandas()
     assert list(recs.columns) == ["user", "item", "score", "rank"]
     users = np.sort(recs["user"].unique())
     assert len(users) == train.n_users
@@ -71,7 +72,7 @@ def test_recommend_equals_local_twin_and_spark_metrics_equal_ours(spark, split, 
     assert not seen & set(zip(got["user"], got["item"], strict=False))
     # The distributed metrics on these lists equal rs.evaluate's (numpy kernels).
     test_df = spark.createDataFrame(test.to_pandas()[["user", "item", "weight"]])
-    summary = spark_metrics.evaluate(fitted.recommend(k=10), test_df, k=10, weight="weight",
+    summary = spark_metrics.evaluate(recs_df, test_df, k=10, weight="weight",
                                      n_items=local.n_items)
     reference = rs.evaluate(local, test, train=train, k=10).summary
     for name in ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage"):
