@@ -444,8 +444,14 @@ class Interactions:
         timestamp: str | None = None,
         duplicates: str = "sum",
         allow_negative: bool = False,
+        batch_size: int | None = None,
     ) -> Interactions:
         """Read events from a Parquet file or directory (pyarrow), loading only needed columns.
+
+        With ``batch_size`` the file or (partitioned) directory is streamed in record batches
+        of that many rows (:func:`recsys.data.streaming.read_parquet_batches`): memory stays
+        near the size of the output instead of the whole table as pandas; the result is the
+        same.
 
         Examples
         --------
@@ -455,6 +461,11 @@ class Interactions:
         >>> Interactions.read_parquet(path).shape
         (2, 1)
         """
+        if batch_size is not None:
+            from recsys.data.streaming import read_parquet_batches
+
+            return read_parquet_batches(path, user, item, weight, timestamp, duplicates,
+                                        allow_negative, batch_size)
         columns = [c for c in (user, item, weight, timestamp) if c is not None]
         frame = read_parquet_frame(path, columns)
         return cls.from_pandas(frame, user, item, weight, timestamp, duplicates, allow_negative)
