@@ -107,7 +107,7 @@ def read_parquet_batches(
         frame.index = pd.RangeIndex(start, start + len(frame))
         try:
             stop = filled + len(frame)
-            if weight is not None:
+            if weight is not None and weights is not None:
                 values = _numeric_column(frame, weight, "weight").astype(np.float64, copy=False)
                 _check_weights(values, weight, frame.index, allow_negative)
                 weights[filled:stop] = values

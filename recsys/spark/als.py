@@ -8,8 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys._checks import check_int, check_real
-from recsys.errors import DataError, NotFittedError
 from recsys.data.weighting import resolve_weighting, weigh
+from recsys.errors import DataError, NotFittedError
 from recsys.models.weighted import check_weighting_params
 from recsys.spark.interactions import ITEM, USER, WEIGHT, SparkInteractions
 

@@ -176,7 +176,7 @@ def _baskets(df: Any, items: str, basket: str | None, item: str | None) -> Any:
 
     if (basket is None) != (item is None):
         raise ConfigError("give both basket= and item= for a long table, or neither")
-    if basket is not None:
+    if basket is not None and item is not None:
         missing = [c for c in (basket, item) if c not in df.columns]
         if missing:
             raise ColumnError(f"column(s) {missing} not in the DataFrame; it has "
