@@ -1,23 +1,19 @@
-"""uvicorn's httptools protocol with two additions; the only use of uvicorn's internals.
+"""uvicorn's httptools protocol with a header-read timeout; the only use of uvicorn's internals.
 
-- **One write per answer.** uvicorn writes a response's status line and headers, then its
-  body, as two writes on a TCP_NODELAY socket: two system calls and two packets per answer,
-  and a client that wakes up twice. :class:`CoalescingTransport` joins the writes made
-  during one turn of the event loop and sends them together at the end of it; nothing is
-  delayed beyond the turn, so latency does not grow.
-- **A header-read timeout.** uvicorn times out idle keep-alive connections only after a
-  first answer: a client that connects and sends nothing, or half a request line, holds a
-  connection forever. Here the request head must be complete within
-  ``RECSYS_HEADER_TIMEOUT`` seconds of the connection or of the request's first byte.
+uvicorn times out idle keep-alive connections only after a first answer: a client that
+connects and sends nothing, or half a request line, holds a connection forever. The subclass
+in :mod:`._httptools` closes a connection whose request head is not complete within
+``RECSYS_HEADER_TIMEOUT`` seconds of the connection or of the request's first byte.
 
-The subclass lives in :mod:`._httptools`; :func:`protocol_class` imports it only for the
-uvicorn versions it was tested with (:data:`TESTED`); anything else gets uvicorn's public
-``"httptools"`` protocol (no header timeout; the service's body timeout still holds).
+:func:`protocol_class` imports it only for the uvicorn versions it was tested with
+(:data:`TESTED`); anything else gets uvicorn's public ``"httptools"`` protocol (no header
+timeout; the service's body timeout still holds). An earlier version also joined each
+answer's two writes into one; paired runs of ``benchmarks/serve_ab.py`` could not show a gain
+(uvicorn's own protocol was 0.85x, 1.81x and 1.10x as fast), so that went.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 TESTED = ((0, 55), (0, 56))  # uvicorn versions [low, high) this subclass was tested with
@@ -46,31 +42,3 @@ def protocol_class() -> Any:
     from recsys.serving._httptools import RecsysHttpToolsProtocol
 
     return RecsysHttpToolsProtocol
-
-
-class CoalescingTransport:
-    """A transport proxy that sends the writes of one event-loop turn as one write."""
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if not self._transport.is_closing():
-                self._transport.write(data)
-
-    def close(self) -> None:
-        self._flush()  # an answer written just before closing still goes out
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
