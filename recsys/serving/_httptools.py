@@ -8,18 +8,18 @@ import os
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from recsys.serving._transport import HEADER_TIMEOUT, HEADER_TIMEOUT_ENV, CoalescingTransport
+from recsys.serving._timeouts import HEADER_TIMEOUT, HEADER_TIMEOUT_ENV
 
 
 class RecsysHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a :class:`CoalescingTransport`, with a header-read
-    timeout (``RECSYS_HEADER_TIMEOUT`` seconds, default 10)."""
+    """uvicorn's httptools protocol with a header-read timeout (``RECSYS_HEADER_TIMEOUT``
+    seconds, default 10)."""
 
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV) or HEADER_TIMEOUT)
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(transport)
         self._arm_header_timer()
 
     def on_message_begin(self) -> None:

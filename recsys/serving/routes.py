@@ -134,13 +134,13 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
                                               ("recommend", "similar", "basket"))
     errors = error_responses(401, 403, 404, 408, 413, 422)
 
-    async def ranked(n_queries: int, k: int, rank: Callable[[Any, LoadedModel], Response],
-                     body: Any) -> Response:
+    async def ranked(call: str, n_queries: int, k: int,
+                     rank: Callable[[Any, LoadedModel], Response], body: Any) -> Response:
         if n_queries * k > max_results:
             return error(422, f"{n_queries} queries x k={k} asks for more than {max_results} "
                               "results; split the request or lower k")
         loaded = holder.current  # this request's model, whatever a reload does meanwhile
-        if loaded.inline(n_queries):
+        if loaded.inline(call, n_queries):
             return rank(body, loaded)
         return await run_in_threadpool(rank, body, loaded)
 
@@ -148,21 +148,21 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
               openapi_extra=documented_body(RecommendBody, {"user": example_user, "k": 10}))
     async def recommend(request: Request) -> Response:
         body = await read_body(request, RecommendBody)
-        return await ranked(1 if body.users is None else len(body.users), body.k, _recommend,
-                            body)
+        return await ranked("recommend", 1 if body.users is None else len(body.users), body.k,
+                            _recommend, body)
 
     @app.post("/similar-items", response_model=ItemAnswer | Results, responses=errors,
               openapi_extra=documented_body(SimilarBody))
     async def similar_items(request: Request) -> Response:
         body = await read_body(request, SimilarBody)
-        return await ranked(1 if body.items is None else len(body.items), body.k,
+        return await ranked("similar", 1 if body.items is None else len(body.items), body.k,
                             _similar_items, body)
 
     @app.post("/basket", response_model=BasketAnswer, responses=errors,
               openapi_extra=documented_body(BasketBody))
     async def basket(request: Request) -> Response:
         body = await read_body(request, BasketBody)
-        return await ranked(1, body.k, _basket, body)
+        return await ranked("basket", 1, body.k, _basket, body)
 
 
 def _recommend(body: Any, loaded: LoadedModel) -> Response:

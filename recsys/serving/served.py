@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,8 +33,8 @@ INLINE_SECONDS = 0.001
 class LoadedModel:
     """One loaded model and what the service says about it; never mutated once built.
 
-    ``query_seconds`` is the measured time of ranking one query (at warm-up): requests whose
-    estimate stays under :data:`INLINE_SECONDS` are ranked on the event loop.
+    ``query_seconds`` holds the measured time of one query of each call (at warm-up):
+    requests whose estimate stays under :data:`INLINE_SECONDS` are ranked on the event loop.
     """
 
     model: Recommender
@@ -43,7 +43,7 @@ class LoadedModel:
     version: str
     loaded_at: str
     identity: tuple | None
-    query_seconds: float = float("inf")
+    query_seconds: dict[str, float] = field(default_factory=dict)
 
     def describe(self, root: Path | None = None) -> dict:
         """What ``GET /model`` shows; the directory relative to ``root`` (no host paths)."""
@@ -61,8 +61,10 @@ class LoadedModel:
             "n_items": model.n_items,
         }
 
-    def inline(self, n_queries: int) -> bool:
-        return n_queries * self.query_seconds < INLINE_SECONDS
+    def inline(self, call: str, n_queries: int) -> bool:
+        """Whether ``n_queries`` of ``call`` ("recommend", "similar", "basket") are cheap
+        enough for the event loop."""
+        return n_queries * self.query_seconds.get(call, float("inf")) < INLINE_SECONDS
 
 
 def shown_path(path: Path, root: Path | None) -> str:
@@ -82,24 +84,27 @@ def identity(path: Path) -> tuple | None:
     return (directory.st_dev, directory.st_ino, manifest.st_ino, manifest.st_mtime_ns)
 
 
-def warm_up(model: Recommender) -> float:
-    """Run each public call once, so that lazily built lookups exist before the first
-    request (and before many threads would build them at once); returns the slowest one-query
-    time of a second round, the estimate of one query's cost."""
-    slowest = 0.0
+def warm_up(model: Recommender) -> dict[str, float]:
+    """Run each public call, so that lazily built lookups exist before the first request
+    (and before many threads would build them at once); returns each call's one-query time,
+    the best of a few runs (the call's own cost, not the machine's load at that instant)."""
     users, items = model.users_.ids[:1], model.items_.ids[:1]
-    calls: list[Callable] = [lambda: model.recommend(users, k=10),
-                             lambda: model.similar_items(items, k=10),
-                             lambda: model.recommend_for_basket(items, k=10)]
-    for call in calls:
+    calls: dict[str, Callable] = {"recommend": lambda: model.recommend(users, k=10),
+                                  "similar": lambda: model.similar_items(items, k=10),
+                                  "basket": lambda: model.recommend_for_basket(items, k=10)}
+    seconds = {}
+    for name, call in calls.items():
         try:
             call()
         except (RecsysError, NotImplementedError):  # a family without this capability
             continue
-        started = time.perf_counter()
-        call()
-        slowest = max(slowest, time.perf_counter() - started)
-    return slowest
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+        seconds[name] = min(times)
+    return seconds
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
