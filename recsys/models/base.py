@@ -402,7 +402,8 @@ class Recommender(abc.ABC):
         k : int
             List length, at least 1 (``k <= 0`` raises :class:`~recsys.errors.ConfigError`).
             A ``k`` above the number of recommendable items is allowed: those lists are
-            shorter (``-1`` / NaN padding in ``positions`` / ``scores``).
+            shorter (``-1`` / NaN padding in ``positions`` / ``scores``, at most as wide as
+            the catalog).
         exclude_seen : bool
             Drop items the user interacted with (in training, or in ``history``).
         items : list of item ids, optional
@@ -465,7 +466,7 @@ class Recommender(abc.ABC):
         recsys.errors.UnknownIdError: history: 1 item(s) unknown to the model (strict=True): 'zzz'
         """
         self._check_fitted()
-        k = check_int("k", k)
+        k = self._list_length(k)
         check_choice("on_unknown", on_unknown, UNKNOWN_POLICIES)
         user_ids = as_id_array(users)
         rows = self.users_.to_index(user_ids, missing="ignore")
@@ -493,12 +494,16 @@ class Recommender(abc.ABC):
                 user_ids, rows, source, history_rows = (
                     user_ids[keep], rows[keep], source[keep], history_rows[keep])
         allowed = self._allowed(items, exclude, where)
-        width = k if diversify is None else diversify.candidates(k)
+        width = k if diversify is None else min(diversify.candidates(k), len(self.items_))
         positions, scores = self._rank(source, rows, history_rows, history_matrix, allowed,
                                        width, exclude_seen)
         if diversify is not None:
             positions, scores = diversify.apply(self, positions, scores, k)
         return Recommendations(user_ids, positions, scores, self.items_, "user")
+
+    def _list_length(self, k: Any) -> int:
+        """``k`` checked, and capped at the number of items: no list can be longer."""
+        return min(check_int("k", k), len(self.items_))
 
     def _allowed(self, items: Iterable | None, exclude: Iterable | None,
                  where: Mapping | None = None) -> Allowed:
@@ -780,7 +785,7 @@ class Recommender(abc.ABC):
         column "query_item" (and the similar items "item").
         """
         self._check_fitted()
-        k = check_int("k", k)
+        k = self._list_length(k)
         check_choice("on_unknown", on_unknown, ("raise", "skip"))
         item_ids = as_id_array(items)
         rows = self.items_.to_index(item_ids, missing=on_unknown if on_unknown == "raise"
@@ -842,7 +847,7 @@ class Recommender(abc.ABC):
         recsys.errors.UnknownIdError: basket: 1 item(s) unknown to the model (strict=True): 'zzz'
         """
         self._check_fitted()
-        k = check_int("k", k)
+        k = self._list_length(k)
         found, row = self._basket_row(basket, strict)
         allowed = self._allowed(items, exclude, where)
         if len(found) == 0:

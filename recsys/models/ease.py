@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,6 +10,7 @@ from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
 from recsys._checks import check_choice, check_int, check_real
+from recsys._memory import available_memory
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
@@ -37,34 +36,6 @@ GRAM_BLOCK_CELLS = 1 << 22
 MEMORY_HEADROOM = 0.9
 
 
-def available_memory_bytes() -> int | None:
-    """Memory this process could still allocate: the smaller of the system's available memory
-    and the cgroup (container) limit left; None when neither can be read."""
-    candidates = []
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    candidates.append(int(line.split()[1]) * 1024)
-                    break
-    except OSError:
-        pass
-    if not candidates:
-        try:
-            candidates.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (ValueError, OSError, AttributeError):
-            pass
-    cgroup = Path("/sys/fs/cgroup")
-    try:
-        limit = (cgroup / "memory.max").read_text().strip()
-        if limit != "max":
-            used = int((cgroup / "memory.current").read_text().strip())
-            candidates.append(max(0, int(limit) - used))
-    except (OSError, ValueError):
-        pass
-    return min(candidates) if candidates else None
-
-
 def ease_memory_bytes(n_items: int) -> int:
     """Peak memory of an EASE fit over ``n_items`` items (dense item x item matrices)."""
     block = min(n_items * n_items, GRAM_BLOCK_CELLS)
@@ -79,7 +50,7 @@ def check_ease_memory(n_items: int, max_memory_gb: float | None, extra_bytes: in
     if max_memory_gb is not None:
         limit, source = max_memory_gb * 1e9, f"max_memory_gb={max_memory_gb:g}"
     else:
-        available = available_memory_bytes()
+        available = available_memory()
         if available is None:  # unknown platform: let the allocation itself decide
             return
         limit, source = available * MEMORY_HEADROOM, "available memory"

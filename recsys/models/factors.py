@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int, check_real
+from recsys._memory import available_memory
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.data.weighting import WEIGHTINGS
@@ -26,6 +27,22 @@ from recsys.models.base import Recommender, Source
 from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
 INDEXES = ("exact", "hnsw")
+# Float32 copies of the factor matrices a fit holds at its peak (see check_factor_memory).
+FACTOR_COPIES = 4
+
+
+def check_factor_memory(factors: int, n_users: int, n_items: int) -> None:
+    """Refuse a fit whose factor matrices cannot fit in memory, before allocating them.
+
+    The backend holds the user and item factors, our float32 copies, and the exact index's
+    transposed copy: about ``FACTOR_COPIES`` float32 matrices of (users + items) x factors.
+    """
+    needed = FACTOR_COPIES * 4 * factors * (n_users + n_items)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ConfigError(f"factors={factors} needs about {needed / 1e9:.1f} GB for "
+                          f"{n_users:,} users and {n_items:,} items, more than the "
+                          f"{available / 1e9:.1f} GB available; use fewer factors")
 
 
 class FactorModel(Recommender):
@@ -59,6 +76,8 @@ class FactorModel(Recommender):
         seed = check_int("seed", self.seed, minimum=0)
         check_choice("index", self.index, INDEXES)
         self._index_params()
+        check_factor_memory(check_int("factors", self.factors), interactions.n_users,
+                            interactions.n_items)
         matrix = self._training_input(interactions)
         # implicit parallelises its own kernels and warns when BLAS runs threads under them.
         with blas_threads(1):

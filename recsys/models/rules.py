@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple, cast
 
@@ -14,6 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int
+from recsys._memory import available_memory
 from recsys.data.dataset import Dataset
 from recsys.data.ids import IdIndex
 from recsys.data.interactions import Interactions
@@ -157,21 +157,6 @@ def _scatter_max(flat: np.ndarray, n_cols: int, rows: np.ndarray, starts: np.nda
 
 
 # ---------------------------------------------------------------------------- memory
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux ``MemAvailable``), or None when unknown."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 # ---------------------------------------------------------------------------- the model

@@ -354,3 +354,18 @@ def test_auto_alpha_keeps_the_floor_on_long_histories(ml_split):
     assert model.alpha_ == 10.0
     with pytest.raises(ValueError, match="alpha"):
         rs.ALS(alpha="high", factors=4, iterations=1, threads=1).fit(train)
+
+
+def test_factor_matrices_beyond_memory_are_refused_before_allocating(monkeypatch):
+    import recsys.models.factors as factors
+
+    inter = rs.Interactions.from_arrays(["u1", "u2"], ["a", "b"])
+    model = rs.ALS(factors=10**7, iterations=1, threads=1)
+    # 4 copies x 4 bytes x 1e7 factors x 4 rows = 0.64 GB: refused when less is available.
+    monkeypatch.setattr(factors, "available_memory", lambda: 100_000_000)
+    with pytest.raises(ConfigError, match="factors=10000000 needs about 0.6 GB"):
+        model.fit(inter)
+    assert not model.is_fitted
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="factors=100000000000"):
+        rs.ALS(factors=10**11).fit(inter)  # 6.4 TB

@@ -154,3 +154,14 @@ def test_a_family_that_cannot_fold_in_still_excludes_the_new_events():
     model = rs.BPR(factors=4, iterations=5, seed=0, threads=1).fit(inter)
     recs = model.recommend(["u1"], k=4, history={"u1": ["c"]})
     assert "c" not in recs["u1"] and not {"a", "b"} & set(recs["u1"])
+
+
+@pytest.mark.parametrize("k", [10**30, 2**63 - 1, np.int64(10**12)])
+def test_huge_k_is_capped_at_the_catalog(k):
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "c"])
+    model = rs.Popularity().fit(inter)
+    recs = model.recommend(["u1", "u2"], k=k)
+    assert recs.positions.shape == (2, 3)
+    assert recs["u1"] == ["c"] and recs["u2"] == ["a", "b"]
+    assert model.similar_items(["a"], k=k).positions.shape == (1, 3)
+    assert model.recommend_for_basket(["a"], k=k).positions.shape == (1, 3)

@@ -62,7 +62,7 @@ def test_memory_refusal_states_the_memory_needed(monkeypatch):
     with pytest.raises(ConfigError, match=r"EASE needs about 0\.\d+ GB .* 15 items"):
         rs.EASE(max_memory_gb=1e-9).fit(inter)
     # Without a cap, the limit is the memory available: pretend there is almost none.
-    monkeypatch.setattr(ease, "available_memory_bytes", lambda: 1000)
+    monkeypatch.setattr(ease, "available_memory", lambda: 1000)
     with pytest.raises(ConfigError, match="available memory"):
         rs.EASE().fit(inter)
     assert ease.ease_memory_bytes(10_000) == pytest.approx(1.2e9, rel=0.05)
