@@ -61,6 +61,7 @@ class FactorModel(Recommender):
     bias_columns: ClassVar[tuple[str, ...]] = ()
 
     # Hyperparameters every factor family takes (set by the subclass's constructor).
+    factors: int
     threads: int
     seed: int
     index: str
