@@ -24,7 +24,7 @@ from recsys.models.base import Recommender
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 NORMALIZATIONS = ("side", "row", None)
-INSTALL_HINT = 'pip install "recsys[lightfm]"'
+INSTALL_HINT = 'pip install "recsys-lab[lightfm]"'
 
 
 def import_lightfm():

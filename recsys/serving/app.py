@@ -36,7 +36,7 @@ try:
     from fastapi import FastAPI
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError('the HTTP service needs the "serve" extra: '
-                      'pip install "recsys[serve]"') from exc
+                      'pip install "recsys-lab[serve]"') from exc
 
 from recsys.errors import ConfigError
 from recsys.serving import routes

@@ -11,7 +11,7 @@ from __future__ import annotations
 try:
     import pyspark  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError('recsys.spark needs pyspark: pip install "recsys[spark]"') from exc
+    raise ImportError('recsys.spark needs pyspark: pip install "recsys-lab[spark]"') from exc
 
 from recsys.spark import metrics, split
 from recsys.spark._session import session

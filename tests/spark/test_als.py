@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys-lab[spark]'")
 
 import recsys as rs  # noqa: E402
 from recsys.models.factors import weigh  # noqa: E402

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys-lab[spark]'")
 
 import recsys as rs  # noqa: E402
 

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys[spark]'")
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys-lab[spark]'")
 
 from recsys.errors import ColumnError  # noqa: E402
 from recsys.evaluation import metrics as kernels  # noqa: E402
