@@ -16,7 +16,6 @@ from recsys._progress import progress
 from recsys._version import __version__
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.data.readers import read_csv_frame
 from recsys.data.summary import describe, item_counts
 from recsys.errors import DataError, RecsysError
 from recsys.evaluation import evaluate
@@ -183,13 +182,12 @@ def load_named(name_or_path: str) -> Dataset:
         raise RecsysError(f"{path} is a directory but not MovieLens 100K (no u.data in it)")
     if path.suffix in (".parquet", ".pq"):
         return Dataset(Interactions.read_parquet(path))
-    if path.suffix == ".csv" and path.exists():
-        head = read_csv_frame(path, None, nrows=5)
-        if {"user_id", "item_id"} <= set(head.columns):
-            return Dataset(Interactions.read_csv(path))
-        return datasets.baskets(path)
-    raise RecsysError(f"cannot tell what {name_or_path!r} is: give 'demo', a MovieLens "
-                      "directory, a .csv with user_id,item_id columns, a basket file or .parquet")
+    # Only the header is sniffed: a basket file has rows of any length.
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline().strip().split(",")
+    if {"user_id", "item_id"} <= set(header):
+        return Dataset(Interactions.read_csv(path))
+    return datasets.baskets(path)
 
 
 def run_info(name_or_path: str, plot: Path | None) -> pd.Series:

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from recsys._checks import check_choice, check_int, check_real
 from recsys.data.interactions import Interactions
@@ -56,7 +55,7 @@ class AutoResult:
     params: dict
     trials: pd.DataFrame
 
-    def plot(self) -> Figure:
+    def plot(self) -> Any:
         """Validation score of every trial by rung, one colour per family; the winner's
         trials are circled.
 
@@ -65,6 +64,8 @@ class AutoResult:
         matplotlib.figure.Figure
         """
         score = next(column for column in self.trials.columns if "@" in column)
+        from matplotlib.figure import Figure  # the "report" extra: imported on use
+
         fig = Figure(figsize=(7, 4))
         ax = fig.subplots()
         for family, rows in self.trials.groupby("family", sort=False):

@@ -90,7 +90,10 @@ def _write_state(model: Recommender, directory: Path) -> dict:
             entries[name] = _write_ids(value.ids, directory, name)
         elif sp.issparse(value):
             path = directory / f"{name}.npz"
-            sp.save_npz(path, sp.csr_matrix(value), compressed=False)
+            canonical = sp.csr_matrix(value, copy=True)  # what rs.load will insist on
+            canonical.sum_duplicates()
+            canonical.sort_indices()
+            sp.save_npz(path, canonical, compressed=False)
             entries[name] = {"file": path.name, "kind": "sparse", "shape": list(value.shape),
                              "dtype": str(value.dtype)}
         elif isinstance(value, np.ndarray):

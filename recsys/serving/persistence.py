@@ -337,7 +337,9 @@ def _check_params(cls: type[Recommender], params: dict, where: Path) -> None:
                 value, int if isinstance(default, int) else (int, float)) \
                 and not isinstance(value, bool)
         elif isinstance(default, str):
-            fits = value is None or isinstance(value, (str, list))
+            # A string default may stand for a rule ("auto") whose alternative is a number.
+            fits = value is None or isinstance(value, (str, list, int, float)) \
+                and not isinstance(value, bool)
         else:
             fits = True
         if not fits:
