@@ -43,8 +43,8 @@ as CSV under ``~/.cache/recsys-bench/`` (``--cache-dir``): ``--scale 1`` is 20M 
 ``ceil(lognormal(1, 1.3))``; ids are sparse integers. Every run is a child interpreter
 (``subprocess``) that imports its libraries, notes its peak RSS, runs the job and reports
 JSON on stdout: stage times, metric means (with their standard errors) and its peak resident
-memory (``ru_maxrss``, the whole process, imports included; the job's own share is the
-growth over the after-import peak). Runs are interleaved, A-B-A per repeat with the two
+memory (``VmHWM``, the whole process, imports included; the job's own share is the growth
+over the after-import peak). Runs are interleaved, A-B-A per repeat with the two
 recsys variants swapping places every repeat, so load from other processes on a shared host
 hits all sides alike. Every child gets the same thread settings: ``--threads`` (2) for
 implicit, OpenMP, BLAS and numba; BLAS at 1 thread inside implicit's fit (what implicit asks
@@ -65,7 +65,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -282,7 +281,17 @@ def same_definitions(ids: np.ndarray, relevant, per_user: dict[str, np.ndarray])
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """This process's peak resident set (VmHWM), in MiB.
+
+    Not ``ru_maxrss``: Linux carries that across ``exec`` from the forking parent, so a child
+    of a parent that once peaked higher (say, after generating the data) would report the
+    parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def child(side: str, path: Path, seed: int, threads: int) -> None:
