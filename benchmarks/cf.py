@@ -6,7 +6,12 @@ with the same number of threads (BLAS and implicit's own), one after the other:
 - fit: ``rs.ALS`` vs ``implicit.cpu.als.AlternatingLeastSquares`` on synthetic interactions
   (default 5M entries, 200k users, 50k items, Zipf item popularity, seeded) with the same
   hyperparameters (``scale_regularization=False``, ``refine_users=False``, binary input on
-  both sides). Ratio = our seconds / implicit's (target <= 1.05).
+  both sides), fitted ``--fit-repeats`` (5) times each, taking turns (see
+  :func:`bench_fit`). Ratio = the median over the pairs of our seconds / implicit's
+  (target <= 1.05), printed with the range of the pair ratios; the times are medians. The
+  same ratio of CPU seconds (``time.process_time``) is printed beside it: both sides do the
+  same single-process work, and CPU time does not count the minutes a run spends waiting
+  for a core on a loaded host.
 - batch recommend, exact, top-10, seen items excluded, for a fixed sample of users at each
   catalog size: ``model.recommend(user_ids, k=10)`` vs implicit's batch
   ``recommend(userids, user_items[userids], N=10, filter_already_liked_items=True)``, on the
@@ -20,8 +25,9 @@ with the same number of threads (BLAS and implicit's own), one after the other:
   exact ``recommend`` for the same users; thread pools limited for the whole loop, as in a
   service (see :func:`bench_one_user`).
 
-Timings are wall-clock and single-shot (the best of ``--repeats`` runs); on a shared
-machine they are noisy, so read the ratios, which pair runs taken back to back.
+Recommend timings are wall-clock, the best of ``--repeats`` runs; fit timings are paired
+runs (above). On a shared machine they are noisy, so read the ratios, which pair runs taken
+back to back.
 
 Usage::
 
@@ -89,6 +95,14 @@ def best_of(repeats: int, run) -> float:
 # ---------------------------------------------------------------------------- fit
 def bench_fit(threads: int, n_users: int, n_items: int, nnz: int, iterations: int,
               repeats: int) -> dict:
+    """``repeats`` pairs of fits, ours and implicit's taking turns; the ratio of each pair.
+
+    On a shared host the load drifts by tens of percent within minutes, so one pair cannot
+    tell 0.93 from 1.25: the median of several paired ratios can. Pairs alternate which side
+    goes first (ours-implicit, implicit-ours, ...) so that a steady drift in load does not
+    favour either side. A small fit of each, untimed, goes first, so that no timed run pays
+    for thread pools or caches being set up.
+    """
     from implicit.cpu.als import AlternatingLeastSquares
 
     matrix = synthetic_matrix(n_users, n_items, nnz, SEED)
@@ -96,23 +110,43 @@ def bench_fit(threads: int, n_users: int, n_items: int, nnz: int, iterations: in
     params = {"factors": FACTORS, "regularization": 0.05, "alpha": 1.0,
               "iterations": iterations}
 
-    def ours():
-        rs.ALS(**params, weighting="binary", scale_regularization=False, refine_users=False,
-               seed=0, threads=threads).fit(interactions)
+    def ours(data: Interactions = interactions, **changes) -> None:
+        rs.ALS(**{**params, **changes}, weighting="binary", scale_regularization=False,
+               refine_users=False, seed=0, threads=threads).fit(data)
 
-    def raw():
+    def raw(data: sp.csr_matrix = matrix, **changes) -> None:
         with threadpool_limits(1, "blas"):  # what implicit asks for, and what we do
-            model = AlternatingLeastSquares(**params, dtype=np.float32, num_threads=threads,
-                                            random_state=0)
-            model.fit(matrix, show_progress=False)
+            model = AlternatingLeastSquares(**{**params, **changes}, dtype=np.float32,
+                                            num_threads=threads, random_state=0)
+            model.fit(data, show_progress=False)
 
-    times = {"ours": [], "implicit": []}
-    for _ in range(repeats):  # interleaved, so that drift in machine load hits both
-        times["implicit"].append(best_of(1, raw))
-        times["ours"].append(best_of(1, ours))
-    ours_s, raw_s = min(times["ours"]), min(times["implicit"])
+    small = synthetic_matrix(2000, 500, 20_000, SEED)
+    ours(Interactions(small, IdIndex(np.arange(2000)), IdIndex(np.arange(500))), iterations=1)
+    raw(small, iterations=1)
+    sides = {"ours": ours, "implicit": raw}
+    wall: dict[str, list[float]] = {"ours": [], "implicit": []}
+    cpu: dict[str, list[float]] = {"ours": [], "implicit": []}
+    for pair in range(repeats):
+        for name in ("ours", "implicit") if pair % 2 == 0 else ("implicit", "ours"):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            sides[name]()
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    ratios = np.divide(wall["ours"], wall["implicit"])
+    cpu_ratios = np.divide(cpu["ours"], cpu["implicit"])
     return {"what": "fit ALS", "threads": threads, "n_items": n_items, "nnz": int(matrix.nnz),
-            "ours_s": ours_s, "implicit_s": raw_s, "ratio": ours_s / raw_s,
+            "ours_s": float(np.median(wall["ours"])),
+            "implicit_s": float(np.median(wall["implicit"])),
+            "ratio": float(np.median(ratios)), "ratio_min": float(ratios.min()),
+            "ratio_max": float(ratios.max()),
+            "ratio_quartiles": [float(q) for q in np.percentile(ratios, [25, 75])],
+            "pair_ratios": ratios.tolist(), "ours_all_s": wall["ours"],
+            "implicit_all_s": wall["implicit"],
+            # CPU seconds: a second opinion on a loaded host, where a run's share of the
+            # cores drifts within minutes and its wall time with it.
+            "cpu_ratio": float(np.median(cpu_ratios)), "cpu_ratio_min": float(cpu_ratios.min()),
+            "cpu_ratio_max": float(cpu_ratios.max()), "pair_cpu_ratios": cpu_ratios.tolist(),
+            "ours_all_cpu_s": cpu["ours"], "implicit_all_cpu_s": cpu["implicit"],
             "target": "ours/implicit <= 1.05"}
 
 
@@ -248,6 +282,7 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'measurement':<18}{'thr':>4}{'items':>9}  {'ours':>12}  {'implicit':>12}  "
           f"{'ratio':>6}  {'recall':>6}  target")
     for row in rows:
+        target = row["target"]
         if "p50_ms" in row:
             ours = f"{row['p50_ms']:.2f}/{row['p99_ms']:.2f}ms"
             raw = (f"{row['implicit_exact_p50_ms']:.2f}/"
@@ -256,15 +291,20 @@ def print_table(rows: list[dict]) -> None:
         elif "ours_s" in row:
             ours, raw = f"{row['ours_s']:.1f} s", f"{row['implicit_s']:.1f} s"
             ratio, recall = f"{row['ratio']:.3f}", ""
+            target = (f"{row['target']}; {len(row['pair_ratios'])} pairs, ratios "
+                      f"{row['ratio_min']:.3f}-{row['ratio_max']:.3f}; CPU time ratio "
+                      f"{row['cpu_ratio']:.3f} ({row['cpu_ratio_min']:.3f}-"
+                      f"{row['cpu_ratio_max']:.3f})")
         else:
             ours = f"{row['ours_s_per_1k']:.3f} s/1k"
             raw = f"{row['implicit_s_per_1k']:.3f} s/1k"
             ratio, recall = f"{row['ratio']:.2f}x", f"{row['recall_vs_exact']:.3f}"
         print(f"{row['what']:<18}{row['threads']:>4}{row['n_items']:>9}  {ours:>12}  "
-              f"{raw:>12}  {ratio:>6}  {recall:>6}  {row['target']}")
-    print("fit: ratio = ours/implicit seconds; recommend: ratio = implicit/ours seconds "
-          "(s/1k = seconds per 1,000 users); one user: p50/p99 over 1,000 calls; "
-          "recall = recall@10 against our exact lists (implicit's exact lists for the "
+              f"{raw:>12}  {ratio:>6}  {recall:>6}  {target}")
+    print("fit: medians of the paired runs, ratio = median of the per-pair ours/implicit "
+          "wall seconds, then their range, then the same for CPU seconds; recommend: ratio = "
+          "implicit/ours seconds (s/1k = seconds per 1,000 users); one user: p50/p99 over "
+          "1,000 calls; recall = recall@10 against our exact lists (implicit's exact lists for the "
           "exact row).")
 
 
@@ -275,8 +315,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated catalog sizes for recommend "
                              "(default 10000,100000,1000000)")
     parser.add_argument("--threads", default="1", help="comma-separated thread counts")
-    parser.add_argument("--repeats", type=int, default=2, help="runs per timing (best kept)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="runs per recommend timing (best kept)")
+    parser.add_argument("--fit-repeats", type=int, default=5,
+                        help="pairs of fits (ours, implicit), alternating; median ratio kept")
     parser.add_argument("--skip-fit", action="store_true", help="recommend benchmarks only")
+    parser.add_argument("--skip-recommend", action="store_true", help="fit benchmark only")
     parser.add_argument("--json", type=Path, default=None, help="write the rows here")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*OpenBLAS is configured.*")
@@ -295,9 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict] = []
     for threads in [int(t) for t in args.threads.split(",")]:
         if not args.skip_fit:
-            rows.append(bench_fit(threads, repeats=args.repeats, **fit_shape))
+            rows.append(bench_fit(threads, repeats=args.fit_repeats, **fit_shape))
             print_table(rows[-1:])
-        for n_items in sizes:
+        for n_items in [] if args.skip_recommend else sizes:
             latency = ("exact" if n_items == 100_000 else
                        "hnsw" if n_items >= 1_000_000 else None)
             new = bench_recommend(threads, n_items, hnsw=n_items >= 100_000,
