@@ -14,7 +14,7 @@ from recsys._memory import available_memory
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError
-from recsys.models._state import expect
+from recsys.models._state import expect, expect_scalar
 from recsys.models.base import Recommender
 from recsys.models.weighted import WeightedInput, item_item_contributions
 
@@ -280,7 +280,7 @@ class EASE(WeightedInput, Recommender):
                           extra_bytes=8 * n_users * (n_users + n_items) if solver == "dual"
                           else 0)
         matrix = self._weighted_training_input(interactions)
-        self.l2_ = default_l2(matrix) if self.l2 == "auto" else float(self.l2)
+        self.l2_ = float(default_l2(matrix) if self.l2 == "auto" else self.l2)
         self.solver_ = solver
         # One LAPACK call cannot report progress; say what is coming on large catalogs.
         logger.info("EASE: %s solve for %d items, %d users, l2=%g", solver, n_items,
@@ -304,3 +304,5 @@ class EASE(WeightedInput, Recommender):
 
     def _check_state(self) -> None:
         expect(self, "weights_", (len(self.items_),) * 2)
+        self._check_weighting_state(len(self.items_))
+        expect_scalar(self, "l2_", (float,), lambda v: check_real("l2_", v, strict=True))

@@ -20,10 +20,10 @@ from recsys._checks import check_choice, check_int, check_real
 from recsys._memory import available_memory
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.data.weighting import WEIGHTINGS
 from recsys.errors import ConfigError, DataError
 from recsys.models._state import expect, expect_scalar
 from recsys.models.base import Recommender, Source
+from recsys.models.weighted import WeightedInput
 from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
 INDEXES = ("exact", "hnsw")
@@ -197,13 +197,13 @@ class FactorModel(Recommender):
         n_items = len(self.items_)
         item_factors = expect(self, "item_factors_", (n_items, None))
         expect(self, "user_factors_", (len(self.users_), item_factors.shape[1]))
-        if hasattr(self, "item_lengths_"):  # kept by families that weigh their input
-            expect(self, "item_lengths_", (n_items,))
-        if hasattr(self, "weighting_"):
-            expect_scalar(self, "weighting_", (str,),
-                          lambda v: check_choice("weighting_", v, WEIGHTINGS))
+        if isinstance(self, WeightedInput):  # the families that weigh their input
+            self._check_weighting_state(n_items)
+        if hasattr(self, "alpha_"):
+            expect_scalar(self, "alpha_", (float,),
+                          lambda v: check_real("alpha_", v, strict=True))
         if hasattr(self, "regularization_"):
-            expect_scalar(self, "regularization_", (int, float),
+            expect_scalar(self, "regularization_", (float,),
                           lambda v: check_real("regularization_", v))
         # Read when the index is rebuilt or restored right after this check.
         check_choice("index", self.index, INDEXES)

@@ -302,7 +302,9 @@ class Hybrid(Recommender):
         if len({id(m) for m in members}) < len(members):
             raise ConfigError("models lists the same instance twice; pass separate instances")
         self.weights_ = self._initial_weights(len(members))
-        self.candidates_ = self.candidates
+        # A list longer than the catalog holds every item: the same fusion, one bound to check.
+        self.candidates_ = (None if self.candidates is None
+                            else min(int(self.candidates), interactions.n_items))
         data = dataset if dataset is not None else interactions
         for model in self._members().values():
             model.fit(data, show_progress=show_progress)
@@ -440,6 +442,9 @@ class Hybrid(Recommender):
         expect(self, "weights_", (len(members),), dtype="float64")
         if self.candidates_ is not None:
             expect_scalar(self, "candidates_", (int,), lambda v: check_int("candidates_", v))
+            if self.candidates_ > len(self.items_):
+                raise ModelFileError(f"Hybrid.candidates_ = {self.candidates_} exceeds the "
+                                     f"{len(self.items_)} items")
         for model in (*members, *self._fallback_list()):
             if not isinstance(model, Recommender) or len(model.items_) != len(self.items_):
                 raise ModelFileError(f"Hybrid member {type(model).__name__} does not rank the "

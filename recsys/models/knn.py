@@ -124,3 +124,4 @@ class ItemKNN(WeightedInput, Recommender):
 
     def _check_state(self) -> None:
         expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)
+        self._check_weighting_state(len(self.items_))

@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys._checks import check_real
+from recsys._checks import check_choice, check_real
 from recsys.data.interactions import Interactions
-from recsys.data.weighting import resolve_weighting, weigh
+from recsys.data.weighting import WEIGHTINGS, resolve_weighting, weigh
 from recsys.errors import ConfigError, DataError
+from recsys.models._state import expect, expect_scalar
 
 
 class WeightedInput:
@@ -62,6 +63,14 @@ class WeightedInput:
         """Weigh rows (histories folded in) exactly as the training rows were."""
         return self._scaled(weigh(rows, self.weighting_, self.item_lengths_,
                                   float(self.bm25_k1), float(self.bm25_b)))
+
+    def _check_weighting_state(self, n_items: int) -> None:
+        """After loading: the resolved weighting and its statistics fit the model."""
+        expect_scalar(self, "weighting_", (str,),
+                      lambda v: check_choice("weighting_", v, WEIGHTINGS[1:]))
+        expect(self, "item_lengths_", (n_items,))
+        expect_scalar(self, "weight_scale_", (float,),
+                      lambda v: check_real("weight_scale_", v, strict=True))
 
     def _scaled(self, weighted: sp.csr_matrix) -> sp.csr_matrix:
         if self.weight_scale_ != 1.0:
