@@ -18,7 +18,7 @@ import scipy.sparse as sp
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'recsys-lab[spark]'")
 
 import recsys as rs  # noqa: E402
-from recsys.models.factors import weigh  # noqa: E402
+from recsys.data.weighting import weigh  # noqa: E402
 from recsys.spark import SparkALS, SparkInteractions  # noqa: E402
 from recsys.spark import metrics as spark_metrics  # noqa: E402
 from recsys.spark.als import _weigher, top_k  # noqa: E402
