@@ -143,7 +143,7 @@ def test_missing_lightfm_names_the_extra(monkeypatch, tmp_path):
     saved = rs.save(rs.LightFM(components=4, epochs=2).fit(ds), tmp_path / "lfm")
     monkeypatch.setitem(sys.modules, "lightfm", None)  # import lightfm now fails
     model = rs.LightFM()  # constructing needs no backend
-    with pytest.raises(ImportError, match=r'pip install "recsys\[lightfm\]"'):
+    with pytest.raises(ImportError, match=r'pip install "recsys-lab\[lightfm\]"'):
         model.fit(ds)
     # A saved model loads and serves without lightfm: scoring is numpy.
     loaded = rs.load(saved)
