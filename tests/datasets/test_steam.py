@@ -1,4 +1,5 @@
-"""Steam play-time loader: a hand-written fixture in the file's messy format, and the real file."""
+"""Steam play-time loader: an invented fixture in the file's messy format (made-up users and
+titles, no rows of the licensed data), and the real file read from ../shared/data."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from recsys.errors import ColumnError, DataError
 FIXTURE = Path(__file__).parent / "fixtures" / "steam-play" / "steam-play.csv"
 # The fixture's hours by (user, game), repeated pairs summed by hand.
 HOURS = {
-    (151603712, "The Elder Scrolls V Skyrim"): 273.0, (151603712, "Fallout 4"): 87.0,
-    (151603712, "Papers, Please"): 0.5, (59945701, "Fallout 4"): 4.0,
-    (59945701, "Warhammer 40,000 Dawn of War II"): 11754.0, (5250, "Papers, Please"): 0.1,
-    (5250, "The Elder Scrolls V Skyrim"): 7.2,
+    (300003, "Hollow Orchard Chronicles"): 273.0, (300003, "Rust Belt 7"): 87.0,
+    (300003, "Paper, Scissors"): 0.5, (2002, "Rust Belt 7"): 4.0,
+    (2002, "Vanguard 3,000 Siege II"): 11754.0, (11, "Paper, Scissors"): 0.1,
+    (11, "Hollow Orchard Chronicles"): 7.2,
 }
 
 
@@ -31,8 +32,8 @@ def test_fixture_sums_repeated_pairs_and_keeps_quoted_titles():
     ds = steam_play(FIXTURE)
     assert ds.interactions.shape == (3, 4)
     assert hours_of(ds) == HOURS
-    assert ds.interactions.users.ids.tolist() == [5250, 59945701, 151603712]
-    assert "Warhammer 40,000 Dawn of War II" in ds.interactions.items.ids.tolist()
+    assert ds.interactions.users.ids.tolist() == [11, 2002, 300003]
+    assert "Vanguard 3,000 Siege II" in ds.interactions.items.ids.tolist()
     assert ds.interactions.timestamps is None
 
 
@@ -42,7 +43,7 @@ def test_folder_or_file():
 
 def test_non_positive_hours_name_the_line(tmp_path):
     lines = FIXTURE.read_text().splitlines()
-    lines[4] = "151603712,Spore,0,"
+    lines[4] = "300003,Gravel Gardens,0,"
     (tmp_path / "steam-play.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"line 5: column 'value'"):
         steam_play(tmp_path)
@@ -50,7 +51,7 @@ def test_non_positive_hours_name_the_line(tmp_path):
 
 def test_non_numeric_hours_name_the_line(tmp_path):
     lines = FIXTURE.read_text().splitlines()
-    lines[3] = "151603712,Spore,lots,"
+    lines[3] = "300003,Gravel Gardens,lots,"
     (tmp_path / "steam-play.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"line 4: column 'value' is not a number"):
         steam_play(tmp_path)
