@@ -509,7 +509,7 @@ class Recommender(abc.ABC):
                  where: Mapping | None = None) -> Allowed:
         """The allow-list, deny-list and filter as the ranking applies them."""
         if items is None and exclude is None and where is None:
-            return Allowed.everything()
+            return Allowed()
         mask = (np.ones(len(self.items_), bool) if where is None else
                 compile_filter(where, self.item_attributes, self.item_sets.masks()))
         if items is not None:
@@ -676,21 +676,22 @@ class Recommender(abc.ABC):
                    history: sp.csr_matrix | None) -> sp.csr_matrix:
         """The queries' interactions: training rows of known users (with their appended
         history, if any), else the given history (an empty row for users without one)."""
-        if source is Source.KNOWN:
-            seen = take_rows(self.user_items_, rows)
-            with_history = history_rows >= 0
-            if history is None or not with_history.any():
-                return seen
-            extra = take_rows(history, np.maximum(history_rows, 0)).multiply(
-                with_history[:, None])
-            return sp.csr_matrix(seen + extra)
         if source is Source.HISTORY:
             return take_rows(history, history_rows)
-        if history is None:
-            return sp.csr_matrix((len(rows), len(self.items_)), dtype=np.float32)
-        has_history = history_rows >= 0
+        given = self._given_rows(history, history_rows)
+        if source is Source.FALLBACK:
+            return given
+        seen = take_rows(self.user_items_, rows)
+        return seen if given.nnz == 0 else sp.csr_matrix(seen + given)
+
+    def _given_rows(self, history: sp.csr_matrix | None,
+                    history_rows: np.ndarray) -> sp.csr_matrix:
+        """Rows of the given history, empty for queries without one (row -1)."""
+        with_history = history_rows >= 0
+        if history is None or not with_history.any():
+            return sp.csr_matrix((len(history_rows), len(self.items_)), dtype=np.float32)
         return take_rows(history, np.maximum(history_rows, 0)).multiply(
-            has_history[:, None]).tocsr()
+            with_history[:, None]).tocsr()
 
     def explain(self, user: Any, item: Any, n: int = 5,
                 history: Mapping | pd.DataFrame | None = None,

@@ -422,16 +422,14 @@ class AssociationRules(Recommender):
                        column: int) -> tuple[str, np.ndarray, np.ndarray]:
         """The score is the strongest matching rule's ``metric``: that rule is the one part
         (named ``"a, b -> c (lift 2.31)"``); ties go to the first rule mined."""
-        held = set(history.indices.tolist())
         values = self._values[self.metric]
-        best = -1
-        for rule in np.flatnonzero((self.consequents_ == column).any(axis=1)).tolist():
-            antecedent = self.antecedents_[rule]
-            if set(antecedent[antecedent >= 0].tolist()) <= held and (
-                    best < 0 or values[rule] > values[best]):
-                best = rule
-        if best < 0:
+        candidates = np.flatnonzero((self.consequents_ == column).any(axis=1))
+        antecedents = self.antecedents_[candidates]
+        matching = candidates[((antecedents < 0)
+                               | np.isin(antecedents, history.indices)).all(axis=1)]
+        if len(matching) == 0:
             return "rule", np.zeros(0, dtype=object), np.zeros(0)
+        best = int(matching[np.argmax(values[matching])])  # ties: the first rule mined
         antecedent = self.antecedents_[best]
         ids = ", ".join(str(i) for i in self.items_.to_ids(antecedent[antecedent >= 0]))
         name = (f"{ids} -> {self.items_.to_ids(np.array([column]))[0]} "

@@ -41,10 +41,6 @@ class Allowed:
     mask: np.ndarray | None = None  # boolean over the items, with ``columns`` None
 
     @classmethod
-    def everything(cls) -> Allowed:
-        return cls()
-
-    @classmethod
     def of(cls, mask: np.ndarray) -> Allowed:
         if np.count_nonzero(mask) <= GATHER_SHARE * len(mask):
             return cls(columns=np.flatnonzero(mask))
