@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_real
 from recsys.data.interactions import Interactions
 from recsys.data.weighting import WEIGHTINGS, resolve_weighting, weigh
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._state import expect, expect_scalar
 
 
@@ -68,9 +68,22 @@ class WeightedInput:
         """After loading: the resolved weighting and its statistics fit the model."""
         expect_scalar(self, "weighting_", (str,),
                       lambda v: check_choice("weighting_", v, WEIGHTINGS[1:]))
-        expect(self, "item_lengths_", (n_items,))
-        expect_scalar(self, "weight_scale_", (float,),
-                      lambda v: check_real("weight_scale_", v, strict=True))
+        lengths = expect(self, "item_lengths_", (n_items,))
+        scale = expect_scalar(self, "weight_scale_", (float,),
+                              lambda v: check_real("weight_scale_", v, strict=True))
+        # Both are statistics of the training rows, saved beside them: recompute and compare.
+        matrix = self.user_items_  # type: ignore[attr-defined]
+        columns = np.asarray(matrix.sum(axis=0), dtype=np.float32).ravel()
+        if not np.allclose(lengths, columns, rtol=1e-5):
+            raise ModelFileError(f"{type(self).__name__}.item_lengths_ does not match the "
+                                 "column sums of user_items_")
+        if scale != 1.0:  # 1.0: weights as given (normalize_weights off, or a Spark model)
+            k1, b = check_weighting_params(self)
+            weighted = weigh(matrix, self.weighting_, lengths, k1, b)
+            mean = float(np.abs(weighted.data.astype(np.float64)).mean()) if weighted.nnz else 1.0
+            if not np.isclose(scale, mean, rtol=1e-6):
+                raise ModelFileError(f"{type(self).__name__}.weight_scale_ = {scale!r} is not "
+                                     f"the training mean weight ({mean!r})")
 
     def _scaled(self, weighted: sp.csr_matrix) -> sp.csr_matrix:
         if self.weight_scale_ != 1.0:
