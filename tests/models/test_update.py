@@ -204,3 +204,58 @@ def test_als_makes_a_new_item_recommendable_to_users_of_similar_items(train):
     lacking = np.setdiff1d(np.arange(train.n_users), holders)
     assert fresh[train.users.ids[others]].median() <= 20
     assert fresh[train.users.ids[lacking]].median() > 100
+
+
+def test_hybrid_forwards_to_its_members_and_rolls_them_all_back(train, monkeypatch):
+    knn, pop = rs.ItemKNN(k=50), rs.Popularity()
+    hybrid = rs.Hybrid([knn, pop]).fit(train)
+    events = events_for(train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecsysWarning)
+        hybrid.update(events)
+    assert knn.n_users == pop.n_users == hybrid.n_users == train.n_users + 1
+    assert pop.item_scores_[-1] == 1.0
+    assert "new-user" in hybrid.recommend("new-user", k=3).to_pandas()["user"].tolist()
+
+    def boom(self, changes, show_progress):
+        raise RuntimeError("member failed")
+
+    monkeypatch.setattr(rs.Popularity, "_update", boom)
+    knn_state = dict(knn.__dict__)
+    with pytest.raises(RuntimeError, match="member failed"):
+        hybrid.update(pd.DataFrame({"user_id": ["other"], "item_id": ["another"]}))
+    assert knn.__dict__ == knn_state  # updated first, then put back
+    assert hybrid.n_users == knn.n_users == train.n_users + 1
+
+
+def test_rules_updated_from_counts_equal_rules_mined_on_all_histories(groceries_csv, tmp_path):
+    baskets = rs.datasets.baskets(groceries_csv).interactions.to_pandas()
+    baskets = baskets.rename(columns={"user": "user_id", "item": "item_id"})[["user_id", "item_id"]]
+    cut = int(len(baskets) * 0.8)
+    first = baskets.iloc[:cut]
+    # Later events: grown baskets of earlier users and whole new baskets (and new items).
+    second = pd.concat([baskets.iloc[cut:],
+                        pd.DataFrame({"user_id": [0, 0, "b-new", "b-new"],
+                                      "item_id": ["zz-new", "whole milk", "zz-new",
+                                                  "whole milk"]})])
+    params = {"min_support": 0.002, "min_confidence": 0.1, "basket_column": None}
+    model = rs.AssociationRules(**params).fit(rs.Interactions.from_pandas(first))
+    model.update(second.iloc[:500]).update(second.iloc[500:])
+    refit = rs.AssociationRules(**params).fit(rs.Interactions.from_pandas(
+        pd.concat([first, second])))
+    assert model.n_baskets_ == refit.n_baskets_ and model.min_count_ == refit.min_count_
+    assert len(refit.count_) > 100
+    for name in ("antecedents_", "consequents_", "count_", "antecedent_count_",
+                 "consequent_count_", "item_counts_"):
+        np.testing.assert_array_equal(getattr(model, name), getattr(refit, name))
+    loaded = rs.load(rs.save(model, tmp_path / "rules"))
+    assert (loaded.pair_counts_ != model.pair_counts_).nnz == 0
+    assert loaded.recommend_for_basket(["whole milk"], k=5)[0] == \
+        model.recommend_for_basket(["whole milk"], k=5)[0]
+
+
+def test_rules_mined_from_basket_ids_refuse_user_events():
+    table = pd.DataFrame({"basket_id": [1, 1, 2, 2], "item": ["a", "b", "a", "b"]})
+    model = rs.AssociationRules(min_support=1).fit(rs.datasets.baskets(table))
+    with pytest.raises(rs.errors.ConfigError, match="basket ids"):
+        model.update(pd.DataFrame({"user_id": ["u"], "item_id": ["a"]}))
