@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -62,13 +62,9 @@ class StreamResult:
 
         Returns the Figure (a new one, or the one of ``ax``), as :mod:`recsys.plot` does.
         """
-        from recsys.evaluation.plots import NotebookFigure
+        from recsys.evaluation.plots import _panels
 
-        if ax is None:
-            figure = NotebookFigure(figsize=(7, 3.5))
-            ax = figure.add_subplot()
-        else:
-            figure = ax.figure
+        figure, (ax,) = _panels(ax, 1, ncols=1, size=(6.0, 3.0))
         frame = self.chunks
         for metric in ("ndcg", "recall"):
             ax.plot(frame["chunk"], frame[metric], marker=".",
@@ -157,8 +153,8 @@ def evaluate_stream(
         if scored.any():
             lists = learner.recommend(users[scored], k=k, on_unknown="fallback").positions
             found = relevant[scored]
-            metrics = {"ndcg": float(np.mean(ndcg(lists, found, k))),
-                       "recall": float(np.mean(recall(lists, found, k)))}
+            metrics = {"ndcg": float(np.mean(np.asarray(ndcg(lists, found, k)))),
+                       "recall": float(np.mean(np.asarray(recall(lists, found, k))))}
         refit = refit_every is not None and (number + 1) % refit_every == 0
         began = time.perf_counter()
         if refit:
