@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.errors import ConfigError, DataError
-from recsys.evaluation import _metric_input, metrics
+from recsys.evaluation import metrics
+from recsys.ranking import _metric_input
 from recsys.evaluation.metrics import (
     average_precision,
     compute,
