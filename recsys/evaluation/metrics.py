@@ -54,6 +54,17 @@ the beyond-accuracy ones are in :mod:`~recsys.evaluation._beyond`. This module i
 public address.
 """
 
+from recsys.evaluation._beyond import (
+    BEYOND_METRICS,
+    auc,
+    average_recommended_popularity,
+    catalog_coverage,
+    full_ranking,
+    gini_index,
+    intra_list_diversity,
+    novelty,
+    personalization,
+)
 from recsys.ranking._accuracy import (
     CORE_METRICS,
     average_precision,
@@ -66,17 +77,6 @@ from recsys.ranking._accuracy import (
     ndcg,
     precision,
     recall,
-)
-from recsys.evaluation._beyond import (
-    BEYOND_METRICS,
-    auc,
-    average_recommended_popularity,
-    catalog_coverage,
-    full_ranking,
-    gini_index,
-    intra_list_diversity,
-    novelty,
-    personalization,
 )
 from recsys.ranking._metric_input import GAINS
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation import metrics
-from recsys.ranking import _metric_input
 from recsys.evaluation.metrics import (
     average_precision,
     compute,
@@ -24,6 +23,7 @@ from recsys.evaluation.metrics import (
     precision,
     recall,
 )
+from recsys.ranking import _metric_input
 
 PER_USER = {
     "precision": precision,
