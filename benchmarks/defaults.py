@@ -17,16 +17,25 @@ scores of the explicit "binary" and "log" candidates, so the decision is measure
 the best default and the best tuned model. rs.auto's result depends on the machine's speed
 (what fits in the budget).
 
-Every candidate's score is cached in a JSON file (``--cache``), so a rerun only computes
-what changed (the shipped defaults are always refitted).
+It also fits the default Hybrid (``weights="auto"``) of ALS, EASE and RP3beta on each data
+set and sets it beside its best member on test: NDCG@10, coverage@10, the paired standard
+error of the NDCG@10 difference and the weights chosen (``--no-hybrid`` skips it). BPR, LMF
+and LightFM have small grids around their defaults (LightFM is left out, with a note, when
+the optional lightfm is not installed).
+
+``--sets`` and ``--families`` restrict a run (the leave-one-out columns then use the chosen
+data sets only). Every candidate's score is cached in a JSON file (``--cache``), so a
+rerun only computes what changed (the shipped defaults are always refitted).
 Heavy: about half an hour on one core from an empty cache; every model runs on one thread.
 
     .venv/bin/python benchmarks/defaults.py [--data PATH] [--cache PATH] [--json out.json]
+        [--sets ml-100k steam ...] [--families BPR LMF ...] [--no-hybrid] [--auto-budget S]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from collections.abc import Callable
@@ -87,16 +96,69 @@ FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
              **{f"alpha={c}/density": als_rule(c) for c in (0.25, 0.5, 1.0)},
              **{f"alpha=max(10,{c}/entries per user)": als_history_rule(c)
                 for c in (100.0, 150.0, 300.0)}}),
+    # The other factor families: a small grid around each default (their fits are slower).
+    "BPR": (lambda **p: rs.BPR(threads=1, **p),
+            grid(learning_rate=[0.01, 0.05], regularization=[0.01, 0.001])),
+    "LMF": (lambda **p: rs.LMF(threads=1, **p),
+            grid(learning_rate=[0.5, 1.0], regularization=[0.6, 0.1])),
+    "LightFM": (lambda **p: rs.LightFM(threads=1, **p),
+                grid(learning_rate=[0.02, 0.05], epochs=[25, 50])),
 }
 
 
-def load(data: Path) -> dict[str, rs.Interactions]:
-    return {
-        "ml-100k": rs.datasets.movielens_100k(data / "ml-100k").interactions,
-        "steam": rs.datasets.steam_play(data / "steam-play").interactions,
-        "groceries": rs.datasets.baskets(data / "groceries" / "groceries.csv").interactions,
-        "demo": rs.datasets.demo().interactions,
-    }
+# The default Hybrid of the hybrid table: three collaborative families with their defaults
+# (the data sets here are interactions only, so no content member), weights="auto".
+HYBRID_MEMBERS = ("ALS", "EASE", "RP3beta")
+
+
+def hybrid_report(scores: Scores) -> pd.DataFrame:
+    """A default Hybrid of HYBRID_MEMBERS beside its best member (both on test, cached): NDCG@10,
+    coverage@10, the paired standard error of the NDCG@10 difference, the weights chosen."""
+    rows = []
+    for data, (_, _, train, test) in scores.splits.items():
+        key = f"{data}|Hybrid|{'+'.join(HYBRID_MEMBERS)} weights=auto|test"
+        if key not in scores.cache:
+            started = time.perf_counter()
+            members = [FAMILIES[f][0]() for f in HYBRID_MEMBERS]
+            results = {f: rs.evaluate(m.fit(train), test, train=train, k=10)
+                       for f, m in zip(HYBRID_MEMBERS, members, strict=True)}
+            hybrid = rs.Hybrid([m.clone() for m in members]).fit(train)
+            fused = rs.evaluate(hybrid, test, train=train, k=10)
+            best = max(HYBRID_MEMBERS, key=lambda f: results[f].summary["ndcg@10"])
+            gap = (fused.per_user["ndcg@10"] - results[best].per_user["ndcg@10"]).dropna()
+            scores.cache[key] = {
+                "hybrid": float(fused.summary["ndcg@10"]),
+                "hybrid coverage": float(fused.summary["coverage@10"]),
+                "best member": best,
+                "member": float(results[best].summary["ndcg@10"]),
+                "member coverage": float(results[best].summary["coverage@10"]),
+                "paired se": float(gap.std(ddof=1) / len(gap) ** 0.5),
+                "weights": " ".join(f"{f}={w:.1f}" for f, w in
+                                    zip(HYBRID_MEMBERS, hybrid.weights_, strict=True)),
+                "seconds": time.perf_counter() - started}
+            print(f"  {data:10s} Hybrid   test  {scores.cache[key]['hybrid']:.4f} "
+                  f"({scores.cache[key]['seconds']:5.1f}s) {scores.cache[key]['weights']}",
+                  flush=True)
+            scores.save()
+        row = scores.cache[key]
+        rows.append({"data": data, "hybrid": row["hybrid"], "best member": row["best member"],
+                     "member": row["member"], "hybrid/member": row["hybrid"] / row["member"],
+                     "paired se": row["paired se"], "hybrid coverage": row["hybrid coverage"],
+                     "member coverage": row["member coverage"], "weights": row["weights"]})
+    return pd.DataFrame(rows).set_index("data")
+
+
+LOADERS: dict[str, Callable[[Path], rs.Interactions]] = {
+    "ml-100k": lambda data: rs.datasets.movielens_100k(data / "ml-100k").interactions,
+    "steam": lambda data: rs.datasets.steam_play(data / "steam-play").interactions,
+    "groceries": lambda data: rs.datasets.baskets(data / "groceries" / "groceries.csv")
+    .interactions,
+    "demo": lambda _data: rs.datasets.demo().interactions,
+}
+
+
+def load(data: Path, names: list[str]) -> dict[str, rs.Interactions]:
+    return {name: LOADERS[name](data) for name in names}
 
 
 class Scores:
@@ -131,9 +193,10 @@ class Scores:
         tmp.replace(self.path)
 
 
-def study(scores: Scores, datasets: list[str]) -> pd.DataFrame:
+def study(scores: Scores, datasets: list[str], families: list[str]) -> pd.DataFrame:
     rows = []
-    for family, (_, candidates) in FAMILIES.items():
+    for family in families:
+        candidates = FAMILIES[family][1]
         valid = pd.DataFrame({d: {c: scores.get(d, family, c, "valid") for c in candidates}
                               for d in datasets})
         share = valid / valid.max()  # each candidate's share of the validation optimum
@@ -199,30 +262,47 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--auto-budget", type=float, default=60.0,
                         help="budget_s of rs.auto on each data set (0: skip)")
+    parser.add_argument("--sets", nargs="+", choices=list(LOADERS), default=list(LOADERS),
+                        help="data sets to run on (the leave-one-out columns use these only)")
+    parser.add_argument("--families", nargs="+", choices=list(FAMILIES),
+                        default=list(FAMILIES))
+    parser.add_argument("--no-hybrid", action="store_true",
+                        help="skip the default Hybrid vs its best member")
     args = parser.parse_args()
-    inter = load(args.data)
+    if "LightFM" in args.families and importlib.util.find_spec("lightfm") is None:
+        print("LightFM left out: the optional dependency lightfm is not installed")
+        args.families.remove("LightFM")
+    inter = load(args.data, args.sets)
     splits = {}
     for name, interactions in inter.items():
         train, test = rs.split.random(interactions, test_size=0.2, seed=42)
         fit, valid = rs.split.random(train, test_size=0.2, seed=7)
         splits[name] = (fit, valid, train, test)
     scores = Scores(args.cache, splits)
-    table = study(scores, list(inter))
-    weights = weighting_report(scores, inter)
+    table = study(scores, list(inter), args.families)
+    # The weighting comparison reads candidates of these four families.
+    weights = (weighting_report(scores, inter)
+               if {"ItemKNN", "RP3beta", "EASE", "ALS"} <= set(args.families) else None)
+    hybrids = None if args.no_hybrid else hybrid_report(scores)
     pd.set_option("display.width", 200)
     print("\nNDCG@10 on test: shipped default, validation-tuned optimum, leave-one-data-set-out")
     print(table.drop(columns=["tuned candidate", "loo candidate"]).to_string(
         index=False, float_format=lambda v: f"{v:.4f}"))
     print("\nCandidates chosen (tuned on the data set's validation split / on the others')")
     print(table[["family", "data", "tuned candidate", "loo candidate"]].to_string(index=False))
-    print('\nweighting="auto" and the validation NDCG@10 of each explicit choice')
-    print(weights.to_string(float_format=lambda v: f"{v:.4f}"))
+    if weights is not None:
+        print('\nweighting="auto" and the validation NDCG@10 of each explicit choice')
+        print(weights.to_string(float_format=lambda v: f"{v:.4f}"))
     best = table.groupby("data").agg(best_tuned=("tuned", "max"), best_default=("default", "max"),
                                      best_loo=("loo", "max"))
     best["best default/best tuned"] = best["best_default"] / best["best_tuned"]
     best["best loo/best tuned"] = best["best_loo"] / best["best_tuned"]
-    print("\nBest of the families per data set")
+    print(f"\nBest of the families per data set ({', '.join(args.families)})")
     print(best.to_string(float_format=lambda v: f"{v:.4f}"))
+    if hybrids is not None:
+        print(f"\nHybrid({'+'.join(HYBRID_MEMBERS)}), weights=\"auto\", vs its best member "
+              "on test")
+        print(hybrids.to_string(float_format=lambda v: f"{v:.4f}"))
     autos = None
     if args.auto_budget > 0:
         autos = auto_report(scores, args.auto_budget, best)
@@ -239,6 +319,13 @@ def main() -> None:
         print(f"{'PASS' if low.empty else 'MISS'}  {column} >= 0.98"
               + ("" if low.empty else ": " + ", ".join(
                   f"{d} {v:.3f}" for d, v in low[column].items())))
+    if hybrids is not None:
+        low = hybrids[hybrids["hybrid"] < hybrids["member"] - hybrids["paired se"]]
+        print(f"{'PASS' if low.empty else 'MISS'}  Hybrid >= best member - 1 paired s.e."
+              + ("" if low.empty else ": " + ", ".join(low.index)))
+        narrow = hybrids[hybrids["hybrid coverage"] <= hybrids["member coverage"]]
+        print(f"{'PASS' if narrow.empty else 'MISS'}  Hybrid coverage@10 > best member's"
+              + ("" if narrow.empty else ": " + ", ".join(narrow.index)))
     if autos is not None:
         for column, floor in (("auto/best default", 1.0), ("auto/best tuned", 0.98)):
             low = autos[autos[column] < floor]
@@ -247,7 +334,10 @@ def main() -> None:
                       f"{d} {v:.3f}" for d, v in low[column].items())))
     if args.json:
         args.json.write_text(json.dumps({"table": table.to_dict(orient="records"),
-                                         "weighting": weights.to_dict(orient="index"),
+                                         "weighting": None if weights is None
+                                         else weights.to_dict(orient="index"),
+                                         "hybrid": None if hybrids is None
+                                         else hybrids.to_dict(orient="index"),
                                          "best": best.to_dict(orient="index"),
                                          "auto": None if autos is None
                                          else autos.to_dict(orient="index")}, indent=2))

@@ -12,9 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.errors import ConfigError, DataError
-from recsys.evaluation._accuracy import coverage
-from recsys.evaluation._hits import _hit_index
-from recsys.evaluation._metric_input import (
+from recsys.ranking._accuracy import coverage
+from recsys.ranking._hits import _hit_index
+from recsys.ranking._metric_input import (
     Ks,
     Scores,
     _as_recommended,

@@ -1,30 +1,16 @@
-"""Choosing a :class:`~recsys.models.hybrid.Hybrid`'s member weights on a validation split.
-
-The search scores rankings, so it lives with the metrics rather than in the model: the model
-knows how to fuse its members, this module knows how to judge the fusion.
+"""Choosing a fitted :class:`~recsys.models.hybrid.Hybrid`'s member weights on a validation
+split: the public face of :mod:`recsys.models._weight_search`, the search a Hybrid also runs
+in its own ``fit`` by default (``weights="auto"``).
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 from collections.abc import Sequence
 
-import numpy as np
-import scipy.sparse as sp
-
-from recsys._checks import check_choice, check_int, check_real
 from recsys.data.interactions import Interactions
-from recsys.errors import ConfigError, DataError
-from recsys.evaluation import metrics as kernels
-from recsys.models.base import SCORE_BLOCK_CELLS
-from recsys.models.hybrid import Hybrid, Query, weighted_sum
-from recsys.ranking.topk import PAD, take_rows, top_k
-
-LOG = logging.getLogger("recsys")
-
-# Floors fit_weights can put on the catalog coverage of the fusion it chooses.
-COVERAGE_FLOORS = ("best_member",)
+from recsys.errors import ConfigError
+from recsys.models._weight_search import COVERAGE_FLOORS, search_weights, select_trial
+from recsys.models.hybrid import Hybrid
 
 __all__ = ["COVERAGE_FLOORS", "fit_weights", "select_trial"]
 
@@ -109,161 +95,5 @@ def fit_weights(
     """
     if not isinstance(hybrid, Hybrid):
         raise ConfigError(f"fit_weights needs a Hybrid, got {type(hybrid).__name__}")
-    hybrid._check_fitted()
-    check_choice("metric", metric, kernels.CORE_METRICS)
-    k = check_int("k", k)
-    step = check_real("step", step, strict=True)
-    if step > 1:
-        raise ConfigError(f"step must be in (0, 1], got {step!r}")
-    max_trials = check_int("max_trials", max_trials)
-    depths = _search_depths(hybrid, candidates)
-    if min_coverage is not None:
-        check_choice("min_coverage", min_coverage, COVERAGE_FLOORS)
-    users, relevant = _validation_relevance(hybrid, valid)
-    grid = np.asarray(_weight_grid(len(hybrid._member_list()), step, max_trials, seed))
-    means, coverage = _search(hybrid, users, relevant, grid, depths, metric, k)
-    # Trial t * len(depths) + d: weight vector t (most balanced first) at length d.
-    weights = np.repeat(grid, len(depths), axis=0)
-    alone = weights.max(axis=1) == 1.0
-    best = select_trial(means.ravel(), coverage.ravel(), alone, min_coverage)
-    hybrid.weights_ = weights[best]
-    hybrid.candidates_ = depths[best % len(depths)]
-    lengths = np.tile([np.inf if d is None else float(d) for d in depths], len(grid))
-    hybrid.weight_search_ = np.column_stack([weights, means.ravel(), coverage.ravel(), lengths])
-    LOG.info("fit_weights: %s@%d %.4f, coverage@%d %.4f with weights %s and candidates %s "
-             "(%d trials)", metric, k, means.ravel()[best], k, coverage.ravel()[best],
-             np.round(hybrid.weights_, 3).tolist(), hybrid.candidates_, len(weights))
-    return hybrid
-
-
-def select_trial(
-    metric: np.ndarray,
-    coverage: np.ndarray,
-    alone: np.ndarray,
-    min_coverage: str | None = "best_member",
-) -> int:
-    """The trial of a weight search that :func:`fit_weights` keeps.
-
-    Parameters
-    ----------
-    metric, coverage : numpy.ndarray of float, shape (n_trials,)
-        Validation metric (higher is better) and catalog coverage of each trial.
-    alone : numpy.ndarray of bool, shape (n_trials,)
-        Trials that give one member all the weight (at least one when ``min_coverage`` is
-        set).
-    min_coverage : {"best_member", None}
-        "best_member": only trials whose coverage is at least that of the best single-member
-        trial (best metric, then coverage) are eligible; None: every trial is.
-
-    Returns
-    -------
-    int
-        The eligible trial with the best metric; ties go to higher coverage, then to the
-        earlier trial.
-
-    Examples
-    --------
-    >>> metric = np.array([0.30, 0.32, 0.31, 0.20])
-    >>> coverage = np.array([0.25, 0.20, 0.27, 0.90])
-    >>> alone = np.array([True, False, False, True])
-    >>> select_trial(metric, coverage, alone)  # trial 1 is more accurate, but narrower
-    2
-    >>> select_trial(metric, coverage, alone, min_coverage=None)
-    1
-    """
-    metric, coverage = np.asarray(metric, np.float64), np.asarray(coverage, np.float64)
-    eligible = np.ones(len(metric), bool)
-    if min_coverage is not None:
-        check_choice("min_coverage", min_coverage, COVERAGE_FLOORS)
-        eligible = coverage >= coverage[_best_trial(metric, coverage, np.asarray(alone, bool))]
-    return _best_trial(metric, coverage, eligible)
-
-
-def _best_trial(metric: np.ndarray, coverage: np.ndarray, mask: np.ndarray) -> int:
-    if not mask.any():
-        raise ConfigError("no trial to choose from (a coverage floor needs a trial that "
-                          "gives one member all the weight)")
-    order = np.lexsort((np.arange(len(metric)), -coverage, -metric))
-    return int(order[mask[order]][0])
-
-
-def _search_depths(hybrid: Hybrid,
-                   candidates: Sequence[int | None] | None) -> list[int | None]:
-    if candidates is None:
-        return [hybrid.candidates]
-    try:
-        depths = list(dict.fromkeys(candidates))
-    except TypeError:
-        raise ConfigError("candidates must be a list of candidate-list lengths (int or "
-                          f"None), got {candidates!r}") from None
-    if not depths:
-        raise ConfigError("candidates must list at least one length")
-    return [None if d is None else check_int("candidates", d) for d in depths]
-
-
-def _search(hybrid: Hybrid, users: np.ndarray, relevant: sp.csr_matrix, grid: np.ndarray,
-            depths: list[int | None], metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean validation metric and catalog coverage at k of every trial, each of shape
-    (weight vectors, lengths)."""
-    n_weights, members = grid.shape
-    n_items = hybrid.n_items
-    totals = np.zeros((n_weights, len(depths)))
-    reached = np.zeros((n_weights, len(depths), n_items), bool)
-    # Every member is scored, whatever its current weight: the trials give it one.
-    everyone = np.ones(members, bool)
-    batch = max(1, SCORE_BLOCK_CELLS // max(1, n_items * (members + 1)))
-    for start in range(0, len(users), batch):
-        rows = users[start:start + batch]
-        seen = take_rows(hybrid.user_items_, rows)
-        for d, depth in enumerate(depths):
-            values = hybrid._member_values(Query.KNOWN, rows, seen, None, depth, everyone)
-            for t, weights in enumerate(grid):
-                top, _ = top_k(weighted_sum(values, weights, seen.shape), k, seen)
-                per_user = kernels.compute(top, relevant[start:start + batch], [metric],
-                                           k=k)[metric]
-                totals[t, d] += per_user.sum()
-                reached[t, d, top[top != PAD]] = True
-    return totals / len(users), reached.mean(axis=2)
-
-
-def _validation_relevance(hybrid: Hybrid,
-                          valid: Interactions) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Model rows of the validation users and their relevant items (not in training)."""
-    if not isinstance(valid, Interactions):
-        raise DataError(f"valid must be an Interactions, got {type(valid).__name__}")
-    rows, cols, values = valid.entries()
-    user_rows = hybrid.users_.to_index(valid.users.ids[rows], missing="ignore")
-    item_cols = hybrid.items_.to_index(valid.items.ids[cols], missing="ignore")
-    keep = (user_rows >= 0) & (item_cols >= 0) & (values > 0)
-    user_rows, item_cols = user_rows[keep], item_cols[keep]
-    in_train = np.asarray(hybrid.user_items_[user_rows, item_cols]).ravel() != 0
-    user_rows, item_cols = user_rows[~in_train], item_cols[~in_train]
-    users = np.unique(user_rows)
-    if len(users) == 0:
-        raise DataError("no validation entry belongs to a user the model knows (or all "
-                        "are in the training data): nothing to fit the weights on")
-    relevant = sp.csr_matrix(
-        (np.ones(len(user_rows), np.float32), (np.searchsorted(users, user_rows), item_cols)),
-        shape=(len(users), hybrid.n_items))
-    relevant.sum_duplicates()
-    return users, relevant
-
-
-def _weight_grid(members: int, step: float, max_trials: int,
-                 seed: int) -> list[tuple[float, ...]]:
-    units = max(1, round(1.0 / step))
-    grid = [tuple(c / units for c in combo)
-            for combo in itertools.product(range(units + 1), repeat=members)
-            if sum(combo) == units] if members <= 6 else []
-    uniform = tuple([1.0 / members] * members)
-    corners = [tuple(float(i == j) for j in range(members)) for i in range(members)]
-    if not grid or len(grid) > max_trials:
-        rng = np.random.default_rng(seed)
-        sample = [tuple(w) for w in rng.dirichlet(np.ones(members), size=max_trials)]
-        grid = sample if not grid else [grid[i] for i in rng.choice(
-            len(grid), size=max_trials, replace=False)]
-        grid = list(dict.fromkeys([uniform, *corners, *grid]))[:max(max_trials, members + 1)]
-    elif uniform not in grid:
-        grid.append(uniform)
-    # Ordered by distance to uniform: argmax keeps the most balanced of tied vectors.
-    return sorted(grid, key=lambda w: (float(np.sum((np.asarray(w) - 1.0 / members) ** 2)), w))
+    return search_weights(hybrid, valid, metric=metric, k=k, step=step, max_trials=max_trials,
+                          seed=seed, candidates=candidates, min_coverage=min_coverage)

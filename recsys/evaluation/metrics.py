@@ -46,13 +46,26 @@ Beyond accuracy: :func:`auc` over full rankings (see
 :func:`catalog_coverage`, :func:`gini_index` of exposure and :func:`personalization` over
 all users.
 
-The kernels live in small modules (:mod:`~recsys.evaluation._accuracy`,
-:mod:`~recsys.evaluation._beyond`, the shared input checks in
-:mod:`~recsys.evaluation._metric_input` and the hit lookup in :mod:`~recsys.evaluation._hits`);
-this module is their one public address.
+The accuracy kernels live one layer down, in :mod:`~recsys.ranking._accuracy` (with the
+shared input checks in :mod:`~recsys.ranking._metric_input` and the hit lookup in
+:mod:`~recsys.ranking._hits`), so that a model can judge rankings without importing
+evaluation (a :class:`~recsys.models.hybrid.Hybrid` fits its weights on a validation split);
+the beyond-accuracy ones are in :mod:`~recsys.evaluation._beyond`. This module is their one
+public address.
 """
 
-from recsys.evaluation._accuracy import (
+from recsys.evaluation._beyond import (
+    BEYOND_METRICS,
+    auc,
+    average_recommended_popularity,
+    catalog_coverage,
+    full_ranking,
+    gini_index,
+    intra_list_diversity,
+    novelty,
+    personalization,
+)
+from recsys.ranking._accuracy import (
     CORE_METRICS,
     average_precision,
     compute,
@@ -65,18 +78,7 @@ from recsys.evaluation._accuracy import (
     precision,
     recall,
 )
-from recsys.evaluation._beyond import (
-    BEYOND_METRICS,
-    auc,
-    average_recommended_popularity,
-    catalog_coverage,
-    full_ranking,
-    gini_index,
-    intra_list_diversity,
-    novelty,
-    personalization,
-)
-from recsys.evaluation._metric_input import GAINS
+from recsys.ranking._metric_input import GAINS
 
 __all__ = [
     "BEYOND_METRICS",

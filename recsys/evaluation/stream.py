@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from recsys._checks import check_int
 from recsys.data.interactions import Interactions, _numeric_column
 from recsys.errors import ColumnError, ConfigError
-from recsys.evaluation._accuracy import ndcg, recall
+from recsys.evaluation.metrics import ndcg, recall
 from recsys.models.base import EVENT_COLUMNS, Recommender
 
 if TYPE_CHECKING:

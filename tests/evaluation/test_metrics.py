@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.errors import ConfigError, DataError
-from recsys.evaluation import _metric_input, metrics
+from recsys.evaluation import metrics
 from recsys.evaluation.metrics import (
     average_precision,
     compute,
@@ -23,6 +23,7 @@ from recsys.evaluation.metrics import (
     precision,
     recall,
 )
+from recsys.ranking import _metric_input
 
 PER_USER = {
     "precision": precision,

@@ -363,3 +363,128 @@ def test_clone_clones_members_and_keeps_sharing(shop):
     assert copy.models[0] is not model.models[0]
     assert copy.models[1] is copy.fallback
     assert repr(copy) == repr(model)
+
+
+# ----------------------------------------------------------------------------- weights="auto"
+def demo_members():
+    return [rs.ALS(factors=16, iterations=8, seed=0, threads=1),
+            rs.ItemKNN(similarity="cosine", k=50, threads=1),
+            rs.ContentBased(categorical_columns=["category", "brand"])]
+
+
+@pytest.fixture(scope="module")
+def demo_auto():
+    """The demo data, a default (weights="auto") Hybrid fitted on it, and the split it carved."""
+    ds = rs.datasets.demo()
+    model = rs.Hybrid(demo_members(), seed=3).fit(ds)
+    part, valid = rs.split.random(ds.interactions, test_size=0.2, seed=3)
+    part_ds = rs.Dataset(part, item_features=ds.item_features, items=ds.items)
+    return ds, model, part_ds, valid
+
+
+def validation_ndcg(model, part_ds, valid):
+    fitted = model.fit(part_ds)
+    return float(rs.evaluate(fitted, valid, train=part_ds.interactions, k=10)
+                 .summary["ndcg@10"])
+
+
+def test_default_weights_are_at_least_the_best_member_on_validation(demo_auto):
+    ds, model, part_ds, valid = demo_auto
+    assert model.get_params()["weights"] == "auto"
+    assert model.weights_.sum() == pytest.approx(1.0)
+    assert (model.weights_ >= 0).all()
+    # Each member alone, fitted and scored on the same split by the evaluation code.
+    alone = [validation_ndcg(m, part_ds, valid) for m in demo_members()]
+    fused = validation_ndcg(rs.Hybrid(demo_members(), weights=list(model.weights_)), part_ds,
+                            valid)
+    assert fused >= max(alone) - 1e-9
+    # The search saw the same numbers: the chosen trial and each member alone (one-hot rows).
+    search = model.weight_search_
+    chosen = np.flatnonzero(np.isclose(search[:, :3], model.weights_).all(axis=1))[0]
+    assert search[chosen, 3] == pytest.approx(fused, abs=1e-9)
+    for member in range(3):
+        corner = np.flatnonzero(search[:, member] == 1.0)[0]
+        assert search[corner, 3] == pytest.approx(alone[member], abs=1e-9)
+    # The members ended fitted on all the training data, not on the fitting part.
+    assert all(m.user_items_.nnz == ds.interactions.nnz for m in model.models)
+
+
+def test_default_weights_survive_save_and_load(demo_auto, tmp_path):
+    ds, model, _, _ = demo_auto
+    loaded = rs.load(rs.save(model, tmp_path / "hybrid"))
+    np.testing.assert_array_equal(loaded.weights_, model.weights_)
+    np.testing.assert_array_equal(loaded.weight_search_, model.weight_search_)
+    assert loaded.get_params()["weights"] == "auto"
+    users = list(ds.interactions.users.ids[:50])
+    before, after = model.recommend(users, k=10), loaded.recommend(users, k=10)
+    np.testing.assert_array_equal(after.positions, before.positions)
+
+
+def test_explicit_and_equal_weights_are_not_searched(shop):
+    members = [rs.ItemKNN(similarity="cosine"), rs.Popularity()]
+    explicit = rs.Hybrid(members, weights=[3, 1]).fit(shop)
+    np.testing.assert_allclose(explicit.weights_, [0.75, 0.25])
+    assert explicit.weight_search_ is None
+    equal = rs.Hybrid([m.clone() for m in members], weights=None).fit(shop)
+    np.testing.assert_allclose(equal.weights_, [0.5, 0.5])
+    assert equal.weight_search_ is None
+
+
+def test_a_failed_default_fit_leaves_the_fitted_model_as_it_was(demo_auto):
+    ds, _, _, _ = demo_auto
+
+    class FailsOnAllData(rs.Popularity):
+        """Fits on the fitting part of the split, fails on the whole training data."""
+
+        def _fit(self, interactions, dataset, show_progress):
+            if interactions.nnz == ds.interactions.nnz:
+                raise RuntimeError("disk full")
+            super()._fit(interactions, dataset, show_progress)
+
+    knn = rs.ItemKNN(similarity="cosine", k=50, threads=1)
+    model = rs.Hybrid([knn, rs.Popularity()], weights=[0.5, 0.5]).fit(ds)
+    before = model.recommend(list(ds.interactions.users.ids[:20]), k=5)
+    state, knn_state = dict(model.__dict__), dict(knn.__dict__)
+    for bad, error in (({"valid_size": 1.5}, ConfigError), ({"weights": "best"}, ConfigError),
+                       ({"models": [knn, FailsOnAllData()], "weights": "auto"}, RuntimeError)):
+        with pytest.raises(error):
+            model.set_params(**bad).fit(ds)
+        model.set_params(**{k: state[k] for k in bad})
+        assert model.__dict__.keys() == state.keys()
+        assert all(model.__dict__[k] is v for k, v in state.items())
+        assert all(knn.__dict__[k] is v for k, v in knn_state.items())
+    after = model.recommend(list(ds.interactions.users.ids[:20]), k=5)
+    np.testing.assert_array_equal(after.positions, before.positions)
+
+
+def test_bad_search_options_are_named(shop):
+    for bad, name in (({"weights": "best"}, "weights"), ({"valid_size": 0}, "valid_size"),
+                      ({"valid_size": 1.0}, "valid_size"), ({"seed": -1}, "seed")):
+        with pytest.raises(ConfigError, match=name):
+            rs.Hybrid([rs.ItemKNN(), rs.Popularity()], **bad).fit(shop)
+
+
+def test_without_validation_entries_the_weights_stay_equal(caplog):
+    single = rs.Interactions.from_arrays(["u1", "u2", "u3"], ["a", "b", "a"])
+    model = rs.Hybrid([rs.ItemKNN(), rs.Popularity()]).fit(single)
+    np.testing.assert_allclose(model.weights_, [0.5, 0.5])
+    assert model.weight_search_ is None
+    assert "no validation entry" in caplog.text
+
+
+def test_held_out_pairs_leave_the_events_members_see():
+    from recsys.models.hybrid import _restricted
+
+    events = pd.DataFrame({"user_id": ["u1", "u1", "u1", "u2", "u2", "u9"],
+                           "item_id": ["a", "b", "b", "a", "c", "a"],
+                           "basket_id": [1, 1, 2, 3, 3, 4]})
+    inter = rs.Interactions.from_arrays(["u1", "u1", "u2", "u2"], ["a", "b", "a", "c"])
+    held = inter.select(np.array([False, True, False, True]))  # entries in (user, item) order
+    part = inter.select(np.array([True, False, True, False]))
+    restricted = _restricted(rs.Dataset(inter, events=events), part, held)
+    assert restricted.interactions is part
+    # (u1, b) and (u2, c) are held out: every event of theirs goes, the unknown u9 stays.
+    assert restricted.events["basket_id"].tolist() == [1, 3, 4]
+    no_columns = _restricted(rs.Dataset(inter, events=events.rename(columns={"user_id": "who"})),
+                             part, held)
+    assert no_columns.events is None

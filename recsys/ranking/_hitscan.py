@@ -7,7 +7,7 @@ repeated items) and was the bulk of every metric's time. Compiled, one pass per 
 with a scratch array of ``n_items`` slots that is clean again after each user: O(nnz +
 n_users * k) time, no temporary of the block's size.
 
-Imported lazily by :mod:`recsys.evaluation.metrics`, so ``import recsys`` does not pay for
+Imported lazily by :mod:`recsys.ranking._hits`, so ``import recsys`` does not pay for
 numba's import; the compiled code is cached on disk after the first call.
 """
 

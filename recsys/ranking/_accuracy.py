@@ -1,7 +1,7 @@
 """Accuracy kernels: precision, recall, ndcg, map, mrr, hit rate and catalog coverage.
 
 The definitions are in :mod:`recsys.evaluation.metrics`; every kernel returns one value per
-user from the hit list of :mod:`recsys.evaluation._hits`.
+user from the hit list of :mod:`recsys.ranking._hits`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any, overload
 import numpy as np
 
 from recsys.errors import ConfigError
-from recsys.evaluation._hits import _collect, _discount, _hit_index, _Hits
-from recsys.evaluation._metric_input import (
+from recsys.ranking._hits import _collect, _discount, _hit_index, _Hits
+from recsys.ranking._metric_input import (
     Ks,
     Scores,
     _as_recommended,

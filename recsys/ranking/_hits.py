@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.errors import ConfigError
-from recsys.evaluation._metric_input import (
+from recsys.ranking._metric_input import (
     GAINS,
     _as_recommended,
     _as_relevant,
@@ -31,7 +31,7 @@ def _hit_index(
     rank) order, the recommended array and the relevant-only CSR.
 
     Only the first k columns are read (and validated)."""
-    from recsys.evaluation._hitscan import scan_hits  # numba: imported on first use
+    from recsys.ranking._hitscan import scan_hits  # numba: imported on first use
 
     arr = _as_recommended(recommended)
     rel = _as_relevant(relevant, arr.shape[0])
@@ -99,7 +99,7 @@ class _Hits:
 
         One compiled pass over the hits, shared by every kernel of this cutoff.
         """
-        from recsys.evaluation._hitscan import sum_hits
+        from recsys.ranking._hitscan import sum_hits
 
         gain = np.empty(0) if self.gain is None else self.gain
         discount = _discount(np.arange(1, self.k + 1))
