@@ -7,6 +7,7 @@ learned state), see :mod:`recsys.serving.persistence` for the layout. Nothing is
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,16 @@ def write_model(model: Recommender, directory: Path) -> None:
         manifest["members"] = listed
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
+
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (new files, renames) durable; a no-op where unsupported."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

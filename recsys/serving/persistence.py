@@ -59,6 +59,7 @@ from recsys.serving._write import (
     MANIFEST,
     MEMBER_REF,
     check_member_name,
+    fsync_dir,
     write_model,
 )
 
@@ -141,21 +142,7 @@ def _fsync_tree(directory: Path) -> None:
             continue
         with open(file, "rb") as handle:
             os.fsync(handle.fileno())
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a directory's entries (new files, renames) durable; a no-op where unsupported."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
+    fsync_dir(directory)
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -169,13 +156,13 @@ def _swap_in(staging: Path, target: Path) -> None:
     if not target.exists():
         try:
             os.rename(staging, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
             return
         except OSError as exc:  # another save put a target there meanwhile
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     _rename.swap(staging, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def load(path: str | os.PathLike) -> Recommender:
