@@ -29,6 +29,7 @@ the line, rather than skipping acknowledged events silently.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import uuid
@@ -43,10 +44,14 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory lock, one writer by convention
     fcntl = None  # type: ignore[assignment]
 
-from recsys.errors import ConfigError, DataError
+import numpy as np
+import pandas as pd
+
+from recsys.errors import ConfigError, DataError, ModelFileError
+from recsys.models.base import Recommender
 from recsys.serving._write import fsync_dir
 
-__all__ = ["Batch", "EventLog", "LOG_FORMAT", "read_log"]
+__all__ = ["Batch", "EventLog", "LOG_FORMAT", "apply", "read_log", "replay", "snapshot_point"]
 
 LOG_FORMAT = 1
 KINDS = ("events", "items")
@@ -269,3 +274,92 @@ class EventLog:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+
+
+# --------------------------------------------------------------------------- applying
+
+# Consecutive event batches are replayed as one update of at most this many records: the
+# same sums as one update per batch, without rebuilding the history once per batch.
+REPLAY_CHUNK = 50_000
+
+
+def events_frame(records: list[dict]) -> pd.DataFrame:
+    """The frame :meth:`Recommender.update` takes, from log records."""
+    columns = {"user_id": [r["user"] for r in records], "item_id": [r["item"] for r in records],
+               "weight": np.array([r["weight"] for r in records], dtype=np.float64)}
+    if any("timestamp" in r for r in records):
+        columns["timestamp"] = np.array([r.get("timestamp", np.nan) for r in records],
+                                        dtype=np.float64)
+    return pd.DataFrame(columns)
+
+
+def items_frame(records: list[dict]) -> pd.DataFrame:
+    """The frame ``add_items`` takes (``item_id`` and feature columns), from log records."""
+    return pd.DataFrame([{"item_id": r["item"], **r["features"]} for r in records])
+
+
+def apply(model: Recommender, kind: str, records: list[dict]) -> Recommender:
+    """A copy of ``model`` with one batch applied; ``model`` itself is left as it was (it
+    may be answering requests meanwhile).
+
+    Raises
+    ------
+    recsys.errors.RecsysError
+        The family cannot take the batch (no ``update`` / ``add_items``), or the library
+        refused a record; nothing is applied.
+    """
+    fresh = copy.copy(model)  # update / add_items swap the copy's state, not the model's
+    if kind == "events":
+        fresh.update(events_frame(records))
+    else:
+        add_items = getattr(fresh, "add_items", None)
+        if add_items is None:
+            raise ConfigError(f"{type(model).__name__} cannot add items from their features")
+        add_items(items_frame(records))
+    return fresh
+
+
+def snapshot_point(manifest: dict, log_id: str) -> int:
+    """The last sequence number of ``log_id`` the saved model already holds: 0 for a model
+    that records none (fitted on data outside the log), the point its retraining read up to
+    otherwise.
+
+    Raises
+    ------
+    recsys.errors.ModelFileError
+        The manifest's ``events`` entry is malformed.
+    recsys.errors.ConfigError
+        The model was retrained from another log: its sequence numbers mean nothing here.
+    """
+    entry = manifest.get("events")
+    if entry is None:
+        return 0
+    if not (isinstance(entry, dict) and isinstance(entry.get("log_id"), str)
+            and type(entry.get("seq")) is int and entry["seq"] >= 0):
+        raise ModelFileError('the manifest\'s "events" must be {"log_id": str, "seq": int >= 0}')
+    if entry["log_id"] != log_id:
+        raise ConfigError(f"the model was retrained from event log {entry['log_id']}, not "
+                          f"from the served log {log_id}: its snapshot point means nothing "
+                          "here")
+    return entry["seq"]
+
+
+def replay(model: Recommender, path: str | os.PathLike, after: int) -> tuple[Recommender, int]:
+    """``model`` with every batch of the log numbered above ``after`` applied, in order, and
+    the last sequence number applied (``after`` when there was nothing to apply)."""
+    _, batches = read_log(path, after)
+    pending: list[dict] = []
+    last = after
+    for batch in batches:
+        if batch.kind != "events" or len(pending) >= REPLAY_CHUNK:
+            if pending:
+                model = apply(model, "events", pending)
+                pending = []
+        if batch.kind == "events":
+            pending += batch.records
+        else:
+            model = apply(model, batch.kind, batch.records)
+        last = batch.last_seq
+    if pending:
+        model = apply(model, "events", pending)
+    return model, last
