@@ -238,6 +238,32 @@ class IdIndex:
             self._dict = {v: k for k, v in enumerate(self._lookup.tolist())}
         return self._dict
 
+    def extend(self, ids: Any) -> IdIndex:
+        """A new index: these ids followed by ``ids`` (new ids, unique, none of them here).
+
+        Ids of another type than the index's keep their type (the array becomes ``object``
+        rather than numpy converting, say, ``1`` to ``"1"``).
+
+        Raises
+        ------
+        recsys.errors.DataError
+            An id is missing, repeated, or already in the index.
+
+        Examples
+        --------
+        >>> IdIndex([1, 2]).extend(["a"]).ids.tolist()
+        [1, 2, 'a']
+        >>> IdIndex(["u1"]).extend(["u2"]).to_index(["u2"]).tolist()
+        [1]
+        """
+        values = as_id_array(ids)
+        if len(values) == 0:
+            return self
+        old = self.ids
+        if old.dtype.kind != values.dtype.kind:  # e.g. int and str: no conversion of either
+            old, values = old.astype(object), values.astype(object)
+        return IdIndex(np.concatenate([old, values]))
+
     def to_ids(self, indices: Any) -> np.ndarray:
         """Map indices back to external ids.
 

@@ -15,6 +15,7 @@ from recsys._checks import check_int, check_real
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import DataError
+from recsys.models.base import Changes
 from recsys.models.factors import FactorModel
 from recsys.models.weighted import WeightedInput
 from recsys.ranking import blas_threads
@@ -256,21 +257,55 @@ class ALS(WeightedInput, FactorModel):
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """User vectors from interaction rows: the exact ALS user step on the fixed items."""
         if getattr(self, "_solver", None) is None:
-            from implicit.cpu.als import AlternatingLeastSquares
+            self._solver = self._least_squares(self.item_factors_)
+        return self._solve(self._solver, self._weigh_rows(history))
 
-            with blas_threads(1):  # implicit checks the BLAS thread pool on construction
-                solver = AlternatingLeastSquares(
-                    factors=self.item_factors_.shape[1], regularization=self.regularization_,
-                    alpha=self.alpha_, dtype=np.float32, num_threads=self.threads)
-            solver.item_factors = self.item_factors_
-            self._solver = solver
-        weighted = self._weigh_rows(history)
+    def _least_squares(self, fixed: np.ndarray) -> Any:
+        """implicit's exact ALS step against the ``fixed`` vectors of the other side (its
+        "item factors": item vectors for the user step, user vectors for the item step)."""
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        with blas_threads(1):  # implicit checks the BLAS thread pool on construction
+            solver = AlternatingLeastSquares(
+                factors=fixed.shape[1], regularization=self.regularization_,
+                alpha=self.alpha_, dtype=np.float32, num_threads=self.threads)
+        solver.item_factors = fixed
+        return solver
+
+    @staticmethod
+    def _solve(solver: Any, weighted: sp.csr_matrix) -> np.ndarray:
+        """One vector per row of ``weighted`` (confidence weights over the fixed side)."""
+        width = solver.item_factors.shape[1]
         if weighted.shape[0] == 0:
-            return np.zeros((0, self.item_factors_.shape[1]), np.float32)
-        # One LAPACK solve per user, parallelised by implicit: BLAS threads would oversubscribe.
+            return np.zeros((0, width), np.float32)
+        # One LAPACK solve per row, parallelised by implicit: BLAS threads would oversubscribe.
         with blas_threads(1):
-            vectors = self._solver.recalculate_user(np.arange(weighted.shape[0]), weighted)
+            vectors = solver.recalculate_user(np.arange(weighted.shape[0]), weighted)
         return np.asarray(vectors, dtype=np.float32).reshape(weighted.shape[0], -1)
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """The exact ALS steps for what changed: the users with events are re-solved against
+        the item vectors, then the items with events (new ones included) against the user
+        vectors (implicit's item step: the user step with the roles swapped), then, with
+        ``refine_users``, those users once more against the new item vectors. Other users'
+        and items' vectors are kept until the next fit."""
+        self._update_weighting()
+        n_users, n_items = changes.added.shape
+        width = self.item_factors_.shape[1]
+        users = np.vstack([self.user_factors_,
+                           np.zeros((n_users - changes.n_old_users, width), np.float32)])
+        items = np.vstack([self.item_factors_,
+                           np.zeros((n_items - changes.n_old_items, width), np.float32)])
+        self.item_factors_, self._solver = items, None
+        history = self.user_items_[changes.users]
+        users[changes.users] = self._fold_in(history)
+        by_item = sp.csr_matrix(self._weigh_rows(self.user_items_).T)[changes.items]
+        items[changes.items] = self._solve(self._least_squares(users), by_item)
+        self._solver = None  # its item vectors changed
+        if self.refine_users:
+            users[changes.users] = self._fold_in(history)
+        self.user_factors_ = users
+        self._restore(show_progress=show_progress)
 
     def partial_fit_users(
         self,

@@ -37,17 +37,24 @@ Optional
     ``_restore(derived)`` and ``_derived_arrays()``
         Rebuild state derived from the learned arrays after ``fit`` and after loading; save
         derived state that is slow to rebuild (an ANN graph).
+    ``_update(changes, show_progress)``
+        The family's part of :meth:`Recommender.update`, given a :class:`Changes`: runs on a
+        shallow copy of the model after the base has set the grown ``users_``, ``items_``,
+        ``user_items_`` and ``item_popularity_``; it must assign new arrays (never modify
+        the old ones in place: the model still answers from them) so that every array
+        indexed by user or item lines up with the new ids. Without it ``update`` raises.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import enum
 import inspect
 import warnings
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -76,7 +83,7 @@ INDEX_BATCH = 4096
 
 _REGISTRY: dict[str, type[Recommender]] = {}
 
-__all__ = ["Recommendations", "Recommender", "Source", "registered_models"]
+__all__ = ["Changes", "Recommendations", "Recommender", "Source", "registered_models"]
 
 
 class Source(enum.IntEnum):
@@ -85,6 +92,82 @@ class Source(enum.IntEnum):
     KNOWN = 0  # a user seen in training, scored from the model's state
     HISTORY = 1  # a user folded in from a history given with the request
     FALLBACK = 2  # nothing to go on (or a family that cannot fold in): the fallback ranking
+
+
+class Changes(NamedTuple):
+    """What one :meth:`Recommender.update` adds, as a family's ``_update`` hook sees it.
+
+    ``added`` holds the batch's summed weights over the grown users x items (canonical CSR);
+    ``previous`` is ``user_items_`` before the update, padded to the same shape, so the new
+    ``user_items_`` is their sum. ``order`` and ``times`` align with ``added.data``: the
+    order of each (user, item) pair's latest event (its time when the events have times,
+    else its position in the batch), and the times themselves (None without times).
+    """
+
+    source: Any  # the events as given (a Hybrid forwards them to its members)
+    added: sp.csr_matrix
+    previous: sp.csr_matrix
+    users: np.ndarray  # rows of the users with events, sorted
+    items: np.ndarray  # columns of the items with events, sorted
+    n_old_users: int
+    n_old_items: int
+    order: np.ndarray
+    times: np.ndarray | None
+
+    @property
+    def new_items(self) -> int:
+        """Items that appear for the first time in this update."""
+        return self.added.shape[1] - self.n_old_items
+
+    def stored(self) -> np.ndarray:
+        """For each entry of ``added``: whether its pair was stored before the update."""
+        previous = self.previous
+        presence = sp.csr_matrix((np.ones(previous.nnz, np.int8), previous.indices,
+                                  previous.indptr), shape=previous.shape)
+        rows = np.repeat(np.arange(self.added.shape[0]), np.diff(self.added.indptr))
+        return np.asarray(presence[rows, self.added.indices]).ravel() > 0
+
+
+def padded(matrix: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix grown to ``shape`` with empty rows and columns (no copy of its arrays).
+
+    Examples
+    --------
+    >>> padded(sp.csr_matrix([[1.0]]), (2, 3)).toarray().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    rows = shape[0] - matrix.shape[0]
+    indptr = np.concatenate([matrix.indptr, np.full(rows, matrix.indptr[-1],
+                                                    matrix.indptr.dtype)])
+    out = sp.csr_matrix((matrix.data, matrix.indices, indptr), shape=shape, copy=False)
+    out.has_sorted_indices = matrix.has_sorted_indices
+    return out
+
+
+EVENT_COLUMNS = ("user_id", "item_id")
+
+
+def as_events(events: Any) -> tuple[Interactions, bool]:
+    """Events for :meth:`Recommender.update` as Interactions whose ``timestamps`` order the
+    pairs (the latest event's time, else the position of its last row) and whether those
+    are real times. A frame is validated by :meth:`Interactions.from_pandas`: an error names
+    the column and the row, and nothing is applied."""
+    if isinstance(events, Interactions):
+        if events.timestamps is not None:
+            return events, True
+        return Interactions(events.matrix, events.users, events.items,
+                            np.arange(events.nnz, dtype=np.int64)), False
+    if not isinstance(events, pd.DataFrame):
+        raise DataError("update expects an Interactions or a DataFrame with columns user_id, "
+                        f"item_id[, weight, timestamp], got {type(events).__name__}")
+    timed = "timestamp" in events.columns
+    frame = events
+    if not timed:  # the row order orders a pair's events (for order-aware families)
+        frame = events.assign(timestamp=np.arange(len(events), dtype=np.int64))
+    inter = Interactions.from_pandas(
+        frame, *EVENT_COLUMNS, weight="weight" if "weight" in events.columns else None,
+        timestamp="timestamp", duplicates="sum")
+    return inter, timed
 
 
 def registered_models() -> dict[str, type[Recommender]]:
@@ -266,11 +349,9 @@ class Recommender(abc.ABC):
         interactions, dataset = as_interactions(data)
         if interactions.nnz == 0:
             raise DataError("cannot fit on interactions with no stored entries")
-        members = self._submodels()
-        saved = [dict(member.__dict__) for member in members]
         fresh = copy.copy(self)
         fresh.__dict__ = {name: getattr(self, name) for name in self._param_names()}
-        try:
+        with self._rollback_members():  # members (a Hybrid's) are fitted in place
             fresh.users_ = interactions.users
             fresh.items_ = interactions.items
             fresh.user_items_ = interactions.matrix
@@ -279,13 +360,112 @@ class Recommender(abc.ABC):
                 interactions.matrix.indices, minlength=interactions.n_items).astype(np.float32)
             fresh._fit(interactions, dataset, show_progress)
             self._carry_item_rules(fresh)
+        self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
+        return self
+
+    # ------------------------------------------------------------------ updating
+    def update(self, events: Interactions | pd.DataFrame, *,
+               show_progress: bool = False) -> Self:
+        """Add interactions to a fitted model without refitting it.
+
+        New users and items extend the id maps; the events join ``user_items_`` (weights of
+        a repeated user-item pair add up, as ``duplicates="sum"`` at fit) and the item
+        popularity; then each family updates its learned state as cheaply as it exactly can
+        (README, "Updating a model": history-based families score from the grown history,
+        ALS re-solves the changed users and items, Popularity recounts).
+
+        The update is transactional: the new state is built aside and assigned at the end,
+        so a reader sees old or new arrays, and an update that fails (a bad row, an
+        interrupt) leaves the model answering exactly as before.
+
+        Parameters
+        ----------
+        events : Interactions or DataFrame
+            A frame has columns ``user_id``, ``item_id``, optionally ``weight`` (1 per row
+            without it) and ``timestamp`` (numbers, datetimes or ISO 8601 strings), with the
+            rules of :meth:`Interactions.from_pandas` (an error names the column and row).
+        show_progress : bool
+            Show a progress bar on long updates.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"])
+        >>> model = rs.ItemKNN(k=5).fit(inter)
+        >>> model.recommend("u2", k=1)["u2"]
+        ['b']
+        >>> _ = model.update(pd.DataFrame({"user_id": ["u2", "u3"], "item_id": ["b", "a"]}))
+        >>> model.recommend("u3", k=1)["u3"]  # a new user, known from its events
+        ['b']
+        >>> model.recommend("u2", k=1)["u2"]  # u2 has seen everything now
+        []
+        """
+        self._check_fitted()
+        batch, timed = as_events(events)
+        user_index = self.users_.to_index(batch.users.ids, missing="ignore")
+        item_index = self.items_.to_index(batch.items.ids, missing="ignore")
+        users = self.users_.extend(batch.users.ids[user_index < 0])
+        items = self.items_.extend(batch.items.ids[item_index < 0])
+        user_index[user_index < 0] = len(self.users_) + np.arange(int((user_index < 0).sum()))
+        item_index[item_index < 0] = len(self.items_) + np.arange(int((item_index < 0).sum()))
+        batch_rows, batch_cols, values = batch.entries()
+        rows, cols = user_index[batch_rows], item_index[batch_cols]
+        order = np.lexsort((cols, rows))  # canonical CSR order in the grown index
+        shape = (len(users), len(items))
+        indptr = np.zeros(shape[0] + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+        added = sp.csr_matrix((values[order], cols[order].astype(np.int32), indptr),
+                              shape=shape)
+        added.has_sorted_indices = True
+        added.has_canonical_format = True
+        keys = np.asarray(batch.timestamps)[order]
+        previous = padded(self.user_items_, shape)
+        changes = Changes(events, added, previous, np.unique(rows), np.unique(cols),
+                          len(self.users_), len(self.items_), keys, keys if timed else None)
+        user_items = sp.csr_matrix(previous + added, dtype=np.float32)
+        user_items.sort_indices()
+        fresh = copy.copy(self)
+        fresh.__dict__ = dict(self.__dict__)
+        fresh.users_, fresh.items_, fresh.user_items_ = users, items, user_items
+        fresh.item_popularity_ = np.bincount(user_items.indices,
+                                             minlength=shape[1]).astype(np.float32)
+        with self._rollback_members():
+            fresh._update(changes, show_progress)
+            if shape[1] > len(self.items_):  # item attributes and sets: realigned, not shared
+                for name in ("_item_table", "_item_attributes", "_item_sets"):
+                    fresh.__dict__.pop(name, None)
+                self._carry_item_rules(fresh)
+        self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
+        return self
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        raise ConfigError(f"{type(self).__name__} cannot be updated with events; fit it "
+                          "again on all the data")
+
+    def _warn_unscored(self, changes: Changes, until: str = "the next fit") -> None:
+        """Say how many new items the model cannot score until ``until``."""
+        if changes.new_items:
+            warnings.warn(
+                f"{type(self).__name__}.update: {changes.new_items} new item(s) cannot be "
+                f"scored until {until}; they score as no evidence (0) meanwhile",
+                RecsysWarning, stacklevel=4)
+
+    @contextlib.contextmanager
+    def _rollback_members(self) -> Iterator[None]:
+        """Members (a Hybrid's) change in place: put every one back if the block fails."""
+        members = self._submodels()
+        saved = [dict(member.__dict__) for member in members]
+        try:
+            yield
         except BaseException:
-            # Members (a Hybrid's) are fitted in place: put back the ones already refitted.
             for member, state in zip(members, saved, strict=True):
                 member.__dict__ = state
             raise
-        self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
-        return self
 
     def _submodels(self) -> list[Recommender]:
         """Every model this one fits in place (a Hybrid's members), recursively."""

@@ -24,7 +24,8 @@ from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import ColumnError, ConfigError, DataError, UnknownIdError
 from recsys.models._state import expect, expect_range
-from recsys.models.base import Recommender
+from recsys.models.base import Changes, Recommender, padded
+from recsys.models.weighted import time_decay_step
 
 #: Block name of ``Dataset.item_features`` (already encoded features) in ``weights``.
 FEATURES_BLOCK = "features"
@@ -342,10 +343,30 @@ class ContentBased(Recommender):
         if interactions.timestamps is None:
             raise DataError("ContentBased(time_decay=...) needs interactions with timestamps")
         times = np.asarray(interactions.timestamps, dtype=np.float64)
-        age = times.max() - times
+        self.reference_time_ = float(times.max())
+        age = self.reference_time_ - times
         matrix = interactions.matrix.copy().astype(np.float32)
         matrix.data = (matrix.data * np.exp2(-age / half_life)).astype(np.float32)
         return matrix
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Histories grow (user profiles follow from them); new items get an empty profile
+        until :meth:`add_items` gives their metadata (or the next fit). With ``time_decay``
+        the old weights age to the newest event."""
+        shape = changes.added.shape
+        self.item_profiles_ = padded(self.item_profiles_, (shape[1],
+                                                           self.item_profiles_.shape[1]))
+        if self.profile_weights_ is not None:
+            reference, age_old, decay = time_decay_step(
+                self.reference_time_, changes.times, float(self.time_decay),
+                "ContentBased(time_decay)")
+            added = changes.added.copy()
+            added.data = (added.data * decay).astype(np.float32)
+            self.profile_weights_ = sp.csr_matrix(
+                padded(self.profile_weights_, shape) * np.float32(age_old) + added,
+                dtype=np.float32)
+            self.reference_time_ = reference
+        self._warn_unscored(changes, "add_items gives their metadata (or the next fit)")
 
     # ------------------------------------------------------------------ scoring
     def _profile_weights(self, history: sp.csr_matrix) -> sp.csr_matrix:

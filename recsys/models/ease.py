@@ -250,6 +250,7 @@ class EASE(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
+    item_item_attribute = "weights_"
     # Amounts are binarised (measurements in the docstring, under ``weighting``).
     amounts_weighting = "binary"
 

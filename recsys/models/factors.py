@@ -22,7 +22,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.models._state import expect, expect_scalar
-from recsys.models.base import Recommender, Source
+from recsys.models.base import Changes, Recommender, Source
 from recsys.models.weighted import WeightedInput
 from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
@@ -94,6 +94,25 @@ class FactorModel(Recommender):
 
     def _training_input(self, interactions: Interactions) -> sp.csr_matrix:
         raise NotImplementedError
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Families without an exact step (BPR, LMF): known vectors are kept; a new user
+        gets the vector that ranks by the learned item biases, a new item the vector that
+        scores it by the user's bias alone, until the next fit."""
+        n_users, n_items = changes.added.shape
+        self.user_factors_ = self._grown(self.user_factors_, n_users, "item_bias")
+        self.item_factors_ = self._grown(self.item_factors_, n_items, "user_bias")
+        self._restore(show_progress=show_progress)
+        self._warn_unscored(changes)
+
+    def _grown(self, factors: np.ndarray, n_rows: int, unit: str) -> np.ndarray:
+        """``factors`` with rows added up to ``n_rows``: zeros, and 1 in the bias column
+        named ``unit`` (the coordinate that multiplies the other side's bias)."""
+        extra = np.zeros((n_rows - len(factors), factors.shape[1]), np.float32)
+        if unit in self.bias_columns:
+            extra[:, factors.shape[1] - len(self.bias_columns)
+                  + self.bias_columns.index(unit)] = 1.0
+        return np.vstack([factors, extra]) if len(extra) else factors
 
     def _train(self, matrix: sp.csr_matrix, threads: int, seed: int, show_progress: bool) -> Any:
         raise NotImplementedError

@@ -72,6 +72,7 @@ class ItemKNN(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
+    item_item_attribute = "similarity_"
     # Amounts are binarised (measurements in the docstring, under ``weighting``).
     amounts_weighting = "binary"
 

@@ -20,7 +20,7 @@ from recsys.data.features import Features
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._state import expect
-from recsys.models.base import Recommender
+from recsys.models.base import Changes, Recommender, padded
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 NORMALIZATIONS = ("side", "row", None)
@@ -231,6 +231,18 @@ class LightFM(Recommender):
         self.user_embeddings_ = backend.user_embeddings
         self.user_biases_ = backend.user_biases
         self._restore()
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Embeddings are kept: a new user or item has an empty feature row until the next
+        fit (a new user is ranked by the item biases; a new item scores by the user's bias
+        alone, or from its features after :meth:`add_items`)."""
+        n_users, n_items = changes.added.shape
+        self.user_features_ = padded(self.user_features_, (n_users,
+                                                           self.user_features_.shape[1]))
+        self.item_features_ = padded(self.item_features_, (n_items,
+                                                           self.item_features_.shape[1]))
+        self._restore()
+        self._warn_unscored(changes, "add_items gives their features (or the next fit)")
 
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
         # Per-id representations: the same sums lightfm's predict forms pair by pair. Kept in

@@ -10,7 +10,8 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import DataError
 from recsys.models._state import expect
-from recsys.models.base import Recommender
+from recsys.models.base import Changes, Recommender
+from recsys.models.weighted import time_decay_step
 
 
 class Popularity(Recommender):
@@ -48,10 +49,34 @@ class Popularity(Recommender):
             half_life = check_real("half_life", self.half_life, strict=True)
             if interactions.timestamps is None:
                 raise DataError("Popularity(half_life=...) needs interactions with timestamps")
-            age = interactions.timestamps.max() - interactions.timestamps
+            self.reference_time_ = float(interactions.timestamps.max())
+            age = self.reference_time_ - interactions.timestamps
             values = values * np.exp2(-age / half_life)
         self.item_scores_ = np.bincount(
             matrix.indices, weights=values, minlength=interactions.n_items).astype(np.float32)
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Counts (or summed weights) of the grown history, as a fit computes them. With
+        ``half_life``, the old scores age to the newest event and the new events add their
+        decayed value; under ``by="count"`` a pair stored before keeps its earlier time
+        (a refit would decay it from its latest event)."""
+        matrix = self.user_items_
+        if self.half_life is None:
+            values = None if self.by == "count" else matrix.data.astype(np.float64)
+            self.item_scores_ = np.bincount(matrix.indices, weights=values,
+                                            minlength=matrix.shape[1]).astype(np.float32)
+            return
+        reference, age_old, decay = time_decay_step(
+            self.reference_time_, changes.times, float(self.half_life), "Popularity(half_life)")
+        added = changes.added
+        if self.by == "count":  # a pair already stored is already counted
+            decay = decay * ~changes.stored()
+        else:
+            decay = decay * added.data
+        old = np.pad(self.item_scores_.astype(np.float64), (0, changes.new_items))
+        self.item_scores_ = (old * age_old + np.bincount(
+            added.indices, weights=decay, minlength=added.shape[1])).astype(np.float32)
+        self.reference_time_ = reference
 
     def _contributions(self, user_row: int, history: sp.csr_matrix,
                        column: int) -> tuple[str, np.ndarray, np.ndarray]:

@@ -127,6 +127,7 @@ class RP3beta(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
+    item_item_attribute = "similarity_"
     # Amounts are binarised (measurements in the docstring, under ``weighting``).
     amounts_weighting = "binary"
 

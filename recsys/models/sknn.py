@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.models.base import Recommender
+from recsys.models.base import Changes, Recommender, padded
 from recsys.ranking.topk import take_rows, top_k_entries
 
 DECAYS = ("linear", "none")
@@ -95,6 +95,31 @@ class SessionKNN(Recommender):
         self.sessions_ = sp.csr_matrix(binary)
         self.positions_ = sp.csr_matrix((positions, matrix.indices.copy(),
                                          matrix.indptr.copy()), shape=matrix.shape)
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Sessions grow: each session's new items take the positions after its last one
+        (in event order; an item seen again moves to its latest position), and new items
+        are scored at once through the sessions that hold them. With ``recent``, updated
+        sessions join the compared ones until the next fit."""
+        added = changes.added
+        rows = np.repeat(np.arange(added.shape[0]), np.diff(added.indptr))
+        old = padded(self.positions_, added.shape)
+        last = np.asarray(old.max(axis=1).toarray()).ravel()
+        order = np.lexsort((changes.order, rows))
+        rank = np.empty(added.nnz, np.float32)
+        rank[order] = np.arange(added.nnz) - added.indptr[rows[order]] + 1
+        moved = sp.csr_matrix((last[rows] + rank, added.indices, added.indptr),
+                              shape=added.shape)
+        self.positions_ = sp.csr_matrix(old.maximum(moved), dtype=np.float32)
+        changed = np.zeros(added.shape[0], np.float32)
+        changed[changes.users] = 1.0
+        history = self.user_items_
+        whole = sp.csr_matrix((np.ones(history.nnz, np.float32), history.indices,
+                               history.indptr), shape=history.shape)
+        sessions = sp.csr_matrix(sp.diags(1.0 - changed) @ padded(self.sessions_, added.shape)
+                                 + sp.diags(changed) @ whole, dtype=np.float32)
+        sessions.eliminate_zeros()
+        self.sessions_ = sessions
 
     def _query_weights(self, history: sp.csr_matrix) -> sp.csr_matrix:
         """Position weights ``p / L`` (or 1) of the query sessions, over ``1 / sqrt(L)``."""

@@ -18,6 +18,7 @@ from recsys.data.interactions import Interactions
 from recsys.data.weighting import WEIGHTINGS, resolve_weighting, weigh
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._state import expect, expect_scalar
+from recsys.models.base import Changes, padded
 
 
 class WeightedInput:
@@ -32,6 +33,8 @@ class WeightedInput:
     """
 
     normalize_weights: ClassVar[bool] = True
+    # The item x item array an item-item family scores with (kept, grown, on update).
+    item_item_attribute: ClassVar[str | None] = None
     # What "auto" gives amounts (counts, hours): see resolve_weighting.
     amounts_weighting: ClassVar[str] = "log"
 
@@ -58,6 +61,28 @@ class WeightedInput:
         mean = float(np.abs(weighted.data.astype(np.float64)).mean())
         self.weight_scale_ = mean if self.normalize_weights else 1.0
         return self._scaled(weighted)
+
+    def _update_weighting(self) -> None:
+        """After ``update``: the statistics of the grown ``user_items_``, as a fit on it
+        computes them (the resolved weighting itself is kept)."""
+        k1, b = check_weighting_params(self)
+        matrix = self.user_items_  # type: ignore[attr-defined]
+        self.item_lengths_ = np.asarray(matrix.sum(axis=0), dtype=np.float32).ravel()
+        if self.weight_scale_ != 1.0:  # 1.0: weights as given (or binary: the mean is 1)
+            weighted = weigh(matrix, self.weighting_, self.item_lengths_, k1, b)
+            self.weight_scale_ = float(np.abs(weighted.data.astype(np.float64)).mean())
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """The weighting statistics follow the grown history. Item-item families: the
+        history grows (scores follow from it), the item x item model is kept until the next
+        fit, grown with zeros for new items; other families go on to their base's step."""
+        self._update_weighting()
+        name = self.item_item_attribute
+        if name is None:
+            super()._update(changes, show_progress)  # type: ignore[misc]
+            return
+        setattr(self, name, grown_square(getattr(self, name), changes.added.shape[1]))
+        self._warn_unscored(changes)  # type: ignore[attr-defined]
 
     def _weigh_rows(self, rows: sp.spmatrix) -> sp.csr_matrix:
         """Weigh rows (histories folded in) exactly as the training rows were."""
@@ -107,3 +132,35 @@ def item_item_contributions(model: Any, history: sp.csr_matrix,
     weights = model._weigh_rows(history)
     return ("item", model.items_.to_ids(weights.indices),
             weights.data.astype(np.float64) * np.asarray(column, np.float64)[weights.indices])
+
+
+def grown_square(matrix: np.ndarray | sp.csr_matrix, n: int) -> np.ndarray | sp.csr_matrix:
+    """An item x item matrix grown to ``n`` x ``n`` with zero rows and columns (a new array).
+
+    Examples
+    --------
+    >>> grown_square(np.ones((1, 1), np.float32), 2).tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    extra = n - matrix.shape[0]
+    if sp.issparse(matrix):
+        return padded(sp.csr_matrix(matrix), (n, n)).copy() if extra else matrix
+    return np.pad(matrix, ((0, extra), (0, extra))) if extra else matrix
+
+
+def time_decay_step(reference: float, times: np.ndarray | None, half_life: float,
+                    what: str) -> tuple[float, float, np.ndarray]:
+    """Exponential decay across an update: the new reference time (the newest event), the
+    factor that ages what was decayed to ``reference``, and the decay of each new event.
+
+    Examples
+    --------
+    >>> time_decay_step(10.0, np.array([12.0, 11.0]), 2.0, "half_life")
+    (12.0, 0.5, array([1.        , 0.70710678]))
+    """
+    if times is None:
+        raise DataError(f"{what} needs events with a timestamp column to update")
+    times = np.asarray(times, dtype=np.float64)
+    newest = max(float(reference), float(times.max(initial=reference)))
+    return newest, float(np.exp2(-(newest - reference) / half_life)), \
+        np.exp2(-(newest - times) / half_life)
