@@ -148,6 +148,7 @@ class ModelInfo(BaseModel):
     path: str = Field(description="relative to the models root")
     n_users: int
     n_items: int
+    events_seq: int = Field(description="the last event log record applied (0: none)")
 
 
 class Appended(BaseModel):
