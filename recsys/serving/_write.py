@@ -162,8 +162,9 @@ def _member_refs(value: Any, names: dict[int, str], where: str) -> Any:
     return value
 
 
-def write_model(model: Recommender, directory: Path) -> None:
-    """Arrays, members (in subdirectories) and the manifest of ``model`` into ``directory``."""
+def write_model(model: Recommender, directory: Path, extra: dict | None = None) -> None:
+    """Arrays, members (in subdirectories) and the manifest of ``model`` into ``directory``;
+    ``extra`` entries join the top-level manifest."""
     name = type(model).__name__
     state = _write_state(model, directory)
     members = members_of(model)
@@ -185,6 +186,7 @@ def write_model(model: Recommender, directory: Path) -> None:
         "params": _json_value(params, f"{name} parameters"),
         "saved_at": datetime.now(timezone.utc).isoformat(),
         **state,
+        **(extra or {}),
     }
     if members:
         manifest["members"] = listed

@@ -70,7 +70,8 @@ __all__ = ["DERIVED_PREFIX", "FORMAT_VERSION", "MANIFEST", "load", "load_with_ma
 LOAD_ATTEMPTS = 5
 
 
-def save(model: Recommender, path: str | os.PathLike) -> Path:
+def save(model: Recommender, path: str | os.PathLike, *,
+         events: dict | None = None) -> Path:
     """Save a fitted model to the directory ``path`` atomically.
 
     Parameters
@@ -80,6 +81,10 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     path : str or PathLike
         Target directory; a model directory there is replaced as a whole. Anything else
         there (a file, a symlink, a directory that holds no model) is refused.
+    events : dict, optional
+        The model's snapshot point in a service's event log, ``{"log_id": str, "seq":
+        int}``: the model holds that log's records up to ``seq`` (see
+        :func:`recsys.serving.retrain.retrain`); recorded as ``events`` in the manifest.
 
     Returns
     -------
@@ -100,6 +105,11 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     ['i']
     """
     model._check_fitted()
+    if events is not None and not (
+            isinstance(events, dict) and set(events) == {"log_id", "seq"}
+            and isinstance(events["log_id"], str) and type(events["seq"]) is int
+            and events["seq"] >= 0):
+        raise DataError(f'events must be {{"log_id": str, "seq": int >= 0}}, got {events!r}')
     target = Path(os.path.abspath(path))
     _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +117,7 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     staging = _rename.aside(target, "tmp")
     staging.mkdir()
     try:
-        write_model(model, staging)
+        write_model(model, staging, {} if events is None else {"events": events})
         _fsync_tree(staging)
         _swap_in(staging, target)
     except BaseException:

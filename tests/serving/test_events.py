@@ -6,6 +6,7 @@ Expected answers come from the same model updated in this process with the same 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -19,6 +20,7 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
 import recsys as rs  # noqa: E402
+from recsys.cli import main as cli_main  # noqa: E402
 from recsys.serving.events import read_log  # noqa: E402
 from tests.serving.test_app import _launch, _stop, _wait_ready  # noqa: E402
 
@@ -279,3 +281,61 @@ def test_a_reload_during_a_stream_loses_no_event(server, client, demo):
     assert sorted(_known(client, acked_users)) == sorted(acked_users)
     assert client.get("/model").json()["events_seq"] == max(seq for _, seq in acked)
     assert np.all(np.diff([seq for _, seq in acked]) > 0)
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame({"user_id": [r["user"] for r in records],
+                         "item_id": [r["item"] for r in records],
+                         "weight": [r["weight"] for r in records]})
+
+
+def test_a_retrained_model_reloads_with_only_later_events_replayed(server, client, demo):
+    log = server.model_dir.parent.parent / "events.log"
+    items = list(demo.items.ids[200:210])
+    assert client.post("/events", json=[{"user": "ra", "item": i} for i in items[:3]]
+                       ).status_code == 200
+    output = server.model_dir.parent / "v2"
+    assert cli_main(["retrain", str(server.model_dir), "--events", str(log),
+                     "--output", str(output)]) == 0
+    retrained_seq = json.loads((output / "manifest.json").read_text())["events"]["seq"]
+    later = client.post("/events", json=[{"user": "rb", "item": i} for i in items[3:6]])
+    assert later.status_code == 200 and later.json()["first_seq"] == retrained_seq + 1
+
+    answer = client.post("/reload", json={"path": "v2"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["events_seq"] == later.json()["last_seq"]
+    # Served = the retrained model plus the events after its snapshot point, once each.
+    expected = rs.load(output).update(_frame(_log_records(log)[retrained_seq:]))
+    for user in ("ra", "rb", demo.users.ids[3]):
+        served = client.post("/recommend", json={"user": user, "k": 10}).json()["items"]
+        want = expected.recommend(user, k=10)
+        assert [e["item"] for e in served] == want[user]
+        np.testing.assert_allclose([e["score"] for e in served], want.scores[0], rtol=1e-6)
+    assert client.get("/model").json()["n_users"] == expected.n_users
+
+
+def test_a_new_item_posted_as_events_becomes_recommendable_with_als(demo, tmp_path):
+    als = rs.ALS(factors=16, iterations=5, seed=0).fit(demo)
+    model_dir = rs.save(als, tmp_path / "models" / "als")
+    server = _launch(model_dir, tmp_path / "server.log", "--events-log",
+                     str(tmp_path / "events.log"))
+    try:
+        _wait_ready(server)
+        with server.client() as client:
+            # The users of the most popular item; 30 of them take a new item.
+            anchor = int(np.argmax(als.item_popularity_))
+            fans = demo.users.ids[demo.matrix[:, anchor].nonzero()[0]].tolist()
+            target = fans[40]
+            posted = [{"user": u, "item": "brand-new"} for u in fans[:30]]
+            assert client.post("/events", json=posted).status_code == 200
+            expected = rs.load(model_dir).update(_frame(_log_records(tmp_path / "events.log")))
+            after = client.post("/recommend", json={"user": target, "k": 5,
+                                                    "items": ["brand-new"]}).json()["items"]
+            assert [e["item"] for e in after] == ["brand-new"]
+            assert np.isfinite(after[0]["score"]) and after[0]["score"] != 0
+            want = expected.recommend(target, k=10)
+            served = client.post("/recommend", json={"user": target, "k": 10}).json()
+            assert [e["item"] for e in served["items"]] == want[target]
+            assert client.get("/model").json()["n_items"] == als.n_items + 1
+    finally:
+        _stop(server)
