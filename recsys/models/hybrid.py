@@ -22,7 +22,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._state import expect, expect_scalar
-from recsys.models.base import Recommender
+from recsys.models.base import Changes, Recommender
 from recsys.models.popularity import Popularity
 from recsys.ranking.topk import PAD, excluded_mask, take_rows, top_k
 
@@ -312,6 +312,12 @@ class Hybrid(Recommender):
                 raise DataError(f"{type(model).__name__} was fitted on {len(model.items_)} "
                                 f"items, the Hybrid on {interactions.n_items}")
         self.weight_search_: np.ndarray | None = None
+
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Every member takes the events (a member that fails puts them all back: the
+        base's update restores members changed in place)."""
+        for model in self._members().values():
+            model.update(changes.source, show_progress=show_progress)
 
     def _initial_weights(self, n_members: int) -> np.ndarray:
         if self.weights is None:

@@ -374,15 +374,29 @@ def mine_sparse(baskets: sp.csr_matrix, item_counts: np.ndarray, min_count: int,
         del codes
     a, b = pair_codes // n_frequent, pair_codes % n_frequent
     counts = item_counts[frequent].astype(np.int64)
-    parts = [Candidates(np.r_[a, b][:, None], np.r_[b, a][:, None],
-                        np.r_[pair_counts, pair_counts], counts[np.r_[a, b]],
-                        counts[np.r_[b, a]])]
+    parts = [pair_candidates(a, b, pair_counts, counts)]
     if max_len >= 3 and len(pair_codes) >= 3:
         parts.append(_triple_candidates(restricted, a, b, pair_codes, pair_counts, counts,
                                         min_count))
     merged = _concat(parts, max(p.antecedents.shape[1] for p in parts))
     return merged._replace(antecedents=_rename(merged.antecedents, frequent),
                            consequents=_rename(merged.consequents, frequent))
+
+
+def pair_candidates(a: np.ndarray, b: np.ndarray, pair_counts: np.ndarray,
+                    item_counts: np.ndarray) -> Candidates:
+    """Both 1 -> 1 rules of each frequent pair (a, b) with its count, from item counts."""
+    return Candidates(np.r_[a, b][:, None], np.r_[b, a][:, None],
+                      np.r_[pair_counts, pair_counts], item_counts[np.r_[a, b]],
+                      item_counts[np.r_[b, a]])
+
+
+def pair_counts(baskets: sp.csr_matrix) -> sp.csr_matrix:
+    """Baskets holding each pair of items, as the strict upper triangle of ``X^T X`` over
+    the baskets' presence (int64)."""
+    presence = sp.csr_matrix((np.ones(baskets.nnz, np.int64), baskets.indices,
+                              baskets.indptr), shape=baskets.shape)
+    return sp.triu(presence.T @ presence, k=1, format="csr")
 
 
 def _triple_candidates(restricted: sp.csr_matrix, a: np.ndarray, b: np.ndarray,

@@ -19,11 +19,13 @@ from recsys.data.ids import IdIndex
 from recsys.data.interactions import Interactions
 from recsys.errors import ColumnError, ConfigError, DataError, ModelFileError
 from recsys.models._state import expect, expect_range, expect_scalar
-from recsys.models.base import Recommender
+from recsys.models.base import Changes, Recommender, padded
 from recsys.models.rule_mining import (
     exact_fraction,
     mine_mlxtend,
     mine_sparse,
+    pair_candidates,
+    pair_counts,
     rule_metrics,
     select_rules,
     support_count,
@@ -316,6 +318,8 @@ class AssociationRules(Recommender):
 
         self.n_baskets_ = int(n_baskets)
         self.min_count_ = int(min_count)
+        self.basket_source_ = "events" if self._uses_basket_ids(dataset) else "users"
+        self.pair_counts_ = None  # counted on the first update
         self.item_counts_ = item_counts.astype(np.int64)
         self.antecedents_ = rules.antecedents
         self.consequents_ = rules.consequents
@@ -327,6 +331,45 @@ class AssociationRules(Recommender):
         log("AssociationRules: %d rules from %d baskets (itemsets counted >= %d times)",
             len(rules.count), n_baskets, min_count)
 
+    def _update(self, changes: Changes, show_progress: bool) -> None:
+        """Baskets are user histories: the changed users' baskets leave the counts and come
+        back grown (item and pair counts), and the 1 -> 1 rules are re-derived from the
+        counts with the thresholds of the grown number of baskets. The pair counts are
+        counted once, on the first update, then kept (``pair_counts_``)."""
+        if getattr(self, "basket_source_", None) != "users":
+            raise ConfigError("AssociationRules mined from basket ids cannot be updated with "
+                              "user events: fit it again on all the baskets")
+        if self.engine != "sparse" or self.max_len != 2:
+            raise ConfigError("AssociationRules.update re-derives 1 -> 1 rules from pair "
+                              "counts: it needs engine='sparse' and max_len=2 (fit again "
+                              "for longer rules)")
+        n_users, n_items = changes.added.shape
+        grown = self.user_items_
+        old_rows = _presence(changes.previous[changes.users])
+        new_rows = _presence(grown[changes.users])
+        counts = (pair_counts(_presence(changes.previous)) if self.pair_counts_ is None
+                  else padded(self.pair_counts_, (n_items, n_items)))
+        counts = sp.csr_matrix(counts + pair_counts(new_rows) - pair_counts(old_rows))
+        counts.eliminate_zeros()
+        self.pair_counts_ = counts
+        item_counts = np.pad(self.item_counts_, (0, n_items - len(self.item_counts_)))
+        self.item_counts_ = (item_counts + np.bincount(new_rows.indices, minlength=n_items)
+                             - np.bincount(old_rows.indices, minlength=n_items))
+        self.n_baskets_ = int(n_users)
+        self.min_count_ = int(support_count(self.min_support, n_users))
+        pairs = counts.tocoo()
+        frequent = pairs.data >= self.min_count_
+        rules = select_rules(  # the thresholds of fit, on the grown number of baskets
+            pair_candidates(pairs.row[frequent].astype(np.int32),
+                            pairs.col[frequent].astype(np.int32),
+                            pairs.data[frequent].astype(np.int64), self.item_counts_),
+            n_users, exact_fraction("min_confidence", self.min_confidence, 0, 1),
+            exact_fraction("min_lift", self.min_lift, 0, None))
+        self.antecedents_, self.consequents_ = rules.antecedents, rules.consequents
+        self.count_, self.antecedent_count_ = rules.count, rules.antecedent_count
+        self.consequent_count_ = rules.consequent_count
+        self._restore()
+
     def _memory_budget(self) -> int | None:
         if self.max_memory is None:
             return available_memory()
@@ -335,10 +378,9 @@ class AssociationRules(Recommender):
     def _baskets(self, interactions: Interactions,
                  dataset: Dataset | None) -> tuple[sp.csr_matrix, np.ndarray]:
         """Baskets x items CSR whose structure is the presence, and the item counts."""
-        events = dataset.events if dataset is not None else None
-        if (self.basket_column is not None and events is not None
-                and self.basket_column in events.columns):
-            return self._baskets_from_events(events, interactions.items)
+        if self._uses_basket_ids(dataset):
+            assert dataset is not None and dataset.events is not None  # for mypy
+            return self._baskets_from_events(dataset.events, interactions.items)
         matrix = interactions.matrix  # canonical CSR: sorted, unique indices
         if matrix.nnz and matrix.data.min() <= 0:
             matrix = _presence(matrix)
@@ -348,6 +390,12 @@ class AssociationRules(Recommender):
         counts = (self.item_popularity_.astype(np.int64) if matrix.shape[0] < (1 << 24)
                   else np.bincount(matrix.indices, minlength=matrix.shape[1]))
         return matrix, counts
+
+    def _uses_basket_ids(self, dataset: Dataset | None) -> bool:
+        """Whether baskets come from the basket ids of the dataset's events."""
+        events = dataset.events if dataset is not None else None
+        return (self.basket_column is not None and events is not None
+                and self.basket_column in events.columns)
 
     def _baskets_from_events(self, events: pd.DataFrame,
                              items: IdIndex) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -479,4 +527,6 @@ class AssociationRules(Recommender):
         expect(self, "item_counts_", (n_items,), dtype="int64")
         expect_scalar(self, "n_baskets_", (int,), lambda v: check_int("n_baskets_", v))
         expect_scalar(self, "min_count_", (int,), lambda v: check_int("min_count_", v))
+        if getattr(self, "pair_counts_", None) is not None:  # kept by update
+            expect(self, "pair_counts_", (n_items, n_items), sparse=True, dtype="int64")
         check_choice("metric", self.metric, METRICS)  # ranks every basket
