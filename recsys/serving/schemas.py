@@ -184,7 +184,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorAnswer, "description": meaning[code]} for code in codes}
 
 
-def documented_body(schema: type[BaseModel], example: dict | None = None) -> dict:
+def documented_body(schema: type[BaseModel], example: dict | list | None = None) -> dict:
     """OpenAPI of a body read by hand (FastAPI cannot infer it from the signature)."""
     content: dict[str, Any] = {"schema": schema.model_json_schema(
         ref_template="#/components/schemas/{model}")}
