@@ -19,6 +19,7 @@ from recsys.evaluation import (
     compare,
     cross_validate,
     evaluate,
+    evaluate_stream,
     fit_weights,
     tune,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "ALS", "AssociationRules", "AutoResult", "BPR", "ContentBased", "Diversify", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "SessionKNN",
-    "__version__", "auto", "compare", "cross_validate", "datasets", "evaluate", "fit_weights",
+    "__version__", "auto", "compare", "cross_validate", "datasets", "evaluate", "evaluate_stream",
+    "fit_weights",
     "load", "save", "split", "tune",
 ]

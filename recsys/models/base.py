@@ -69,7 +69,7 @@ from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning,
 from recsys.models.diversify import Diversify
 from recsys.models.results import Recommendations
 from recsys.ranking.index import Index
-from recsys.ranking.topk import PAD, Allowed, take_rows
+from recsys.ranking.topk import PAD, Allowed, empty_rows, take_rows
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are not evaluated
     from typing_extensions import Self
@@ -92,6 +92,12 @@ class Source(enum.IntEnum):
     KNOWN = 0  # a user seen in training, scored from the model's state
     HISTORY = 1  # a user folded in from a history given with the request
     FALLBACK = 2  # nothing to go on (or a family that cannot fold in): the fallback ranking
+
+
+# The members as module names: on Python 3.11 each ``Source.X`` lookup goes through the enum
+# metaclass (about a microsecond), and a one-user request made a dozen of them.
+SOURCES = tuple(Source)
+KNOWN, HISTORY, FALLBACK = SOURCES
 
 
 class Changes(NamedTuple):
@@ -650,7 +656,8 @@ class Recommender(abc.ABC):
         check_choice("on_unknown", on_unknown, UNKNOWN_POLICIES)
         user_ids = as_id_array(users)
         rows = self.users_.to_index(user_ids, missing="ignore")
-        source = np.where(rows >= 0, Source.KNOWN, Source.FALLBACK)
+        # int(): numpy converts a plain int several times faster than an IntEnum member.
+        source = np.where(rows >= 0, int(KNOWN), int(FALLBACK))
         history_rows = np.full(len(user_ids), -1, np.int64)
         history_matrix = None
         if history is not None:
@@ -664,8 +671,8 @@ class Recommender(abc.ABC):
                 # A history without a known item carries no preference: the fallback ranks it.
                 given = history_rows >= 0
                 given[given] = np.diff(history_matrix.indptr)[history_rows[given]] > 0
-                source[given] = Source.HISTORY
-        unknown = source == Source.FALLBACK
+                source[given] = int(HISTORY)
+        unknown = source == int(FALLBACK)
         if unknown.any():
             if on_unknown == "raise":
                 self.users_.to_index(user_ids[unknown], what="user")
@@ -796,10 +803,9 @@ class Recommender(abc.ABC):
         n_cols = len(self.items_) if allowed.columns is None else len(allowed.columns)
         index = self._search_index()
         batch = INDEX_BATCH if index is not None else max(1, SCORE_BLOCK_CELLS // max(1, n_cols))
-        present = np.flatnonzero(np.bincount(source, minlength=len(Source)))
+        present = np.flatnonzero(np.bincount(source, minlength=len(SOURCES)))
         if len(present) == 1 and n_queries <= batch:  # one request: no gathering, no copies
-            everyone = np.arange(n_queries)
-            return self._rank_batch(Source(int(present[0])), everyone, rows, history_rows,
+            return self._rank_batch(SOURCES[present[0]], slice(None), rows, history_rows,
                                     history, allowed, k, exclude_seen)
         positions = np.full((n_queries, k), PAD, np.int64)
         scores = np.full((n_queries, k), np.nan, np.float32)
@@ -808,14 +814,14 @@ class Recommender(abc.ABC):
             for start in range(0, len(members), batch):
                 chunk = members[start:start + batch]
                 positions[chunk], scores[chunk] = self._rank_batch(
-                    Source(code), chunk, rows, history_rows, history, allowed, k,
+                    SOURCES[code], chunk, rows, history_rows, history, allowed, k,
                     exclude_seen)
         return positions, scores
 
     def _rank_batch(
         self,
         source: Source,
-        chunk: np.ndarray,
+        chunk: np.ndarray | slice,
         rows: np.ndarray,
         history_rows: np.ndarray,
         history: sp.csr_matrix | None,
@@ -823,18 +829,19 @@ class Recommender(abc.ABC):
         k: int,
         exclude_seen: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The top k of the queries ``chunk`` (positions into ``rows``), all of ``source``:
-        through the family's index when it has one, else its dense scores."""
-        seen = self._seen_rows(source, rows[chunk], history_rows[chunk], history)
+        """The top k of the queries ``chunk`` (positions into ``rows``, or a slice), all of
+        ``source``: through the family's index when it has one, else its dense scores."""
+        rows, history_rows = rows[chunk], history_rows[chunk]
+        seen = self._seen_rows(source, rows, history_rows, history)
         exclude = seen if exclude_seen else None
         cols = allowed.columns
-        if source is Source.FALLBACK:
-            return allowed.top_k(self._fallback_scores(len(chunk), cols), k, exclude)
+        if source is FALLBACK:
+            return allowed.top_k(self._fallback_scores(len(rows), cols), k, exclude)
         index = self._search_index()
         if index is not None:
-            vectors = self._query_vectors(source, rows[chunk], seen)
+            vectors = self._query_vectors(source, rows, seen)
             return index.search_unchecked(vectors, k, exclude, allowed.positions())
-        block = (self._score(rows[chunk], cols) if source is Source.KNOWN
+        block = (self._score(rows, cols) if source is KNOWN
                  else self._score_history(seen, cols))
         return allowed.top_k(as_scores(block), k, exclude, overwrite=True)
 
@@ -856,22 +863,19 @@ class Recommender(abc.ABC):
                    history: sp.csr_matrix | None) -> sp.csr_matrix:
         """The queries' interactions: training rows of known users (with their appended
         history, if any), else the given history (an empty row for users without one)."""
-        if source is Source.HISTORY:
+        if source is HISTORY:
             return take_rows(history, history_rows)
-        given = self._given_rows(history, history_rows)
-        if source is Source.FALLBACK:
-            return given
-        seen = take_rows(self.user_items_, rows)
-        return seen if given.nnz == 0 else sp.csr_matrix(seen + given)
-
-    def _given_rows(self, history: sp.csr_matrix | None,
-                    history_rows: np.ndarray) -> sp.csr_matrix:
-        """Rows of the given history, empty for queries without one (row -1)."""
         with_history = history_rows >= 0
+        # The common request carries no history: no matrix is built for it (a scipy
+        # constructor costs more than ranking one user on a small catalog).
         if history is None or not with_history.any():
-            return sp.csr_matrix((len(history_rows), len(self.items_)), dtype=np.float32)
-        return take_rows(history, np.maximum(history_rows, 0)).multiply(
+            return (empty_rows(len(rows), len(self.items_)) if source is FALLBACK
+                    else take_rows(self.user_items_, rows))
+        given = take_rows(history, np.maximum(history_rows, 0)).multiply(
             with_history[:, None]).tocsr()
+        if source is FALLBACK:
+            return given
+        return sp.csr_matrix(take_rows(self.user_items_, rows) + given)
 
     def explain(self, user: Any, item: Any, n: int = 5,
                 history: Mapping | pd.DataFrame | None = None,

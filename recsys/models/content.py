@@ -358,7 +358,7 @@ class ContentBased(Recommender):
                                                            self.item_profiles_.shape[1]))
         if self.profile_weights_ is not None:
             reference, age_old, decay = time_decay_step(
-                self.reference_time_, changes.times, float(self.time_decay),
+                self.reference_time_, changes.times, check_real("time_decay", self.time_decay),
                 "ContentBased(time_decay)")
             added = changes.added.copy()
             added.data = (added.data * decay).astype(np.float32)

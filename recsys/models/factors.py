@@ -22,7 +22,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError
 from recsys.models._state import expect, expect_scalar
-from recsys.models.base import Changes, Recommender, Source
+from recsys.models.base import KNOWN, Changes, Recommender, Source
 from recsys.models.weighted import WeightedInput
 from recsys.ranking import ExactIndex, HNSWIndex, Index, blas_threads
 
@@ -191,7 +191,7 @@ class FactorModel(Recommender):
 
     def _query_vectors(self, source: Source, user_rows: np.ndarray,
                        seen: sp.csr_matrix) -> np.ndarray:
-        return self.user_factors_[user_rows] if source is Source.KNOWN else self._fold_in(seen)
+        return self.user_factors_[user_rows] if source is KNOWN else self._fold_in(seen)
 
     # ------------------------------------------------------------------ public extras
     def _factor_frame(self, factors: np.ndarray, ids: np.ndarray, name: str) -> pd.DataFrame:

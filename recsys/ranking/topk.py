@@ -187,6 +187,19 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     return out
 
 
+def empty_rows(n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """An all-zero float32 CSR matrix of shape (n_rows, n_cols), built without scipy's
+    constructor checks.
+
+    Examples
+    --------
+    >>> empty_rows(2, 3).shape, empty_rows(2, 3).nnz
+    ((2, 3), 0)
+    """
+    return csr_view(np.zeros(0, np.float32), np.zeros(0, np.int32),
+                    np.zeros(n_rows + 1, np.int32), (n_rows, n_cols))
+
+
 def excluded_mask(exclude: sp.csr_matrix, columns: np.ndarray | None) -> np.ndarray:
     """Dense boolean (n_rows, n_columns): True where ``exclude`` stores an entry, over
     ``columns`` (all items if None)."""

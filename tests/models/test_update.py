@@ -259,3 +259,19 @@ def test_rules_mined_from_basket_ids_refuse_user_events():
     model = rs.AssociationRules(min_support=1).fit(rs.datasets.baskets(table))
     with pytest.raises(rs.errors.ConfigError, match="basket ids"):
         model.update(pd.DataFrame({"user_id": ["u"], "item_id": ["a"]}))
+
+
+def test_content_based_history_grows_and_new_items_wait_for_metadata(tmp_path):
+    inter = rs.Interactions.from_arrays(["u1", "u2", "u2"], ["a", "b", "c"])
+    items = pd.DataFrame({"genres": ["Drama", "Drama|War", "War"]}, index=["a", "b", "c"])
+    model = rs.ContentBased(multilabel_columns=["genres"]).fit(rs.Dataset(inter, items=items))
+    assert model.recommend("u1", k=1)["u1"] == ["b"]
+    with pytest.warns(RecsysWarning, match="1 new item.*add_items"):
+        model.update(pd.DataFrame({"user_id": ["u1", "u3"], "item_id": ["c", "new"]}))
+    # u1's profile now holds War too: c is seen, b (Drama|War) still first; the new item
+    # has an empty profile and scores 0.
+    assert model.recommend("u1", k=2)["u1"] == ["b", "new"]
+    assert model.recommend("u1", k=2).scores[0][1] == 0.0
+    loaded = rs.load(rs.save(model, tmp_path / "cb"))
+    np.testing.assert_array_equal(loaded.recommend(["u1", "u3"], k=3).positions,
+                                  model.recommend(["u1", "u3"], k=3).positions)
