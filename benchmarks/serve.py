@@ -25,11 +25,19 @@ installed and ``--client wrk`` is given. Client and server share the machine's c
 small or busy machine the client's own CPU time shows up in the latencies, and numbers are
 noisy. Latency is measured per request on the client, from send to the full answer.
 
+The ml-100k server also keeps an event log (``--events-log``), and two more rows measure
+``POST /events``: ``events`` (one client posting batches of ``--event-batch`` events of
+known users and items back to back: each batch is validated, applied to the model with
+``update``, appended to the log and fsynced before the answer; ``events/s`` is what that
+client got through), and ``events+read`` (``RELOAD_CLIENTS`` clients reading ``/recommend``
+while one client posts events: the readers' latency is the row's).
+
 Run ``python benchmarks/serve.py [--duration 5] [--catalog-items N | --skip-catalog]
-[--json PATH]``.
+[--events-only] [--json PATH]``.
 
 Target (issue 5): p99 < 10 ms at 8 concurrent clients on MovieLens 100K, zero errors, zero
-failed requests during reload.
+failed requests during reload. Target (issue 14): ``/recommend`` p99 < 15 ms with 8 readers
+while one client posts events, zero errors.
 """
 
 from __future__ import annotations
@@ -77,11 +85,14 @@ def als_class() -> type[rs.Recommender] | None:
     return ALS
 
 
-def ml100k_models(directory: Path) -> tuple[Path, Path, str]:
+def ml100k_models(directory: Path, family: str = "als") -> tuple[Path, Path, str]:
     """Two fitted models on MovieLens 100K (different seeds), saved; and a description."""
     inter = rs.datasets.movielens_100k(SHARED_DATA / "ml-100k").interactions
     als = als_class()
-    if als is None:
+    if family == "itemknn":
+        first, second = rs.ItemKNN(), rs.ItemKNN(k=50)
+        name = "ItemKNN"
+    elif als is None:
         first, second = rs.ItemKNN(), rs.ItemKNN(k=50)
         name = "ItemKNN (ALS not available)"
     else:
@@ -143,7 +154,8 @@ def _process_tree(pid: int) -> list[int]:
 class Server:
     """``python -m recsys serve`` in a subprocess, stopped by its own pid."""
 
-    def __init__(self, model_dir: Path, log: Path, timeout: float, workers: int = 1) -> None:
+    def __init__(self, model_dir: Path, log: Path, timeout: float, workers: int = 1,
+                 extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.model_dir, self.workers = model_dir, workers
         self.url = f"http://127.0.0.1:{self.port}"
@@ -155,7 +167,7 @@ class Server:
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "recsys", "serve", str(model_dir),
-                 "--port", str(self.port), "--workers", str(workers)],
+                 "--port", str(self.port), "--workers", str(workers), *extra],
                 stdout=out, stderr=subprocess.STDOUT, env=env)
         self._wait(timeout)
         self.startup_s = time.perf_counter() - started
@@ -258,12 +270,16 @@ class Row:
     server_cpu_ms: float  # server CPU time per answered request (user + system)
     reloads: int = 0
     reload_s: float = float("nan")  # mean wall time of one POST /reload (load, index, warm-up)
+    events_per_s: float = float("nan")  # events acknowledged per second by the poster
 
 
 async def _load(server: Server, users: list, clients: int, duration: float, client_kind: str,
-                reload_paths: tuple[str, str] | None, seed: int) -> dict:
+                reload_paths: tuple[str, str] | None, seed: int,
+                events: tuple[list, int] | None = None) -> dict:
     """Requests from ``clients`` coroutines for ``duration`` s, with reloads meanwhile if
-    ``reload_paths``: latencies, errors, reload durations, elapsed time and server CPU.
+    ``reload_paths`` and one client posting batches of events meanwhile if ``events``
+    (the items to pick from, the batch size): latencies, errors, reload durations, the
+    poster's latencies and event count, elapsed time and server CPU.
 
     Clients are created and connected (one untimed request each) before the clock starts:
     creating 64 httpx clients alone takes longer than a short phase.
@@ -329,8 +345,35 @@ async def _load(server: Server, users: list, clients: int, duration: float, clie
             reload_times.append(time.perf_counter() - started)
             await asyncio.sleep(WATCH_SECONDS)
 
+    posted: list[float] = []
+    n_events = [0]
+
+    async def poster() -> None:
+        nonlocal errors
+        items, size = events
+        rng = np.random.default_rng(seed + 10_000)  # apart from the readers' streams
+        client = make(server.port)
+        ready[0] += 1
+        await go.wait()
+        try:
+            while not stop.is_set():
+                batch = [{"user": users[int(rng.integers(len(users)))],
+                          "item": items[int(rng.integers(len(items)))], "type": "view"}
+                         for _ in range(size)]
+                started = time.perf_counter()
+                status, _ = await client.post("/events", json.dumps(batch).encode())
+                posted.append(time.perf_counter() - started)
+                if status == 200:
+                    n_events[0] += size
+                else:
+                    errors += 1
+        finally:
+            await client.close()
+
     tasks = [asyncio.create_task(one_client(i)) for i in range(clients)]
-    while ready[0] < clients:
+    if events is not None:
+        tasks.append(asyncio.create_task(poster()))
+    while ready[0] < len(tasks):
         await asyncio.sleep(0.01)
     started, cpu = time.perf_counter(), server.cpu_seconds()
     go.set()
@@ -348,21 +391,26 @@ async def _load(server: Server, users: list, clients: int, duration: float, clie
     for client in pool:
         await client.close()
     return {"latencies": latencies, "errors": errors, "reload_times": reload_times,
-            "elapsed": elapsed, "cpu": cpu}
+            "elapsed": elapsed, "cpu": cpu, "posted": posted, "events": n_events[0]}
 
 
 def measure(server: Server, users: list, scenario: str, model: str, clients: int,
             duration: float, client_kind: str, reload_paths: tuple[str, str] | None = None,
-            seed: int = 0) -> Row:
+            seed: int = 0, events: tuple[list, int] | None = None) -> Row:
     result = asyncio.run(_load(server, users, clients, duration, client_kind, reload_paths,
-                               seed))
-    latencies, reload_times = result["latencies"], result["reload_times"]
+                               seed, events))
+    # Without readers, the row is the poster's: one request per batch of events.
+    latencies = result["latencies"] if clients else result["posted"]
+    reload_times = result["reload_times"]
     ms = np.asarray(latencies) * 1000 if latencies else np.array([np.nan])
-    return Row(scenario, model, "reload" if reload_paths else "steady", clients,
+    phase = ("reload" if reload_paths else "steady" if events is None
+             else "events+read" if clients else "events")
+    return Row(scenario, model, phase, clients,
                len(latencies), result["errors"], len(latencies) / result["elapsed"],
                float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max()),
                result["cpu"] * 1000 / max(len(latencies), 1), len(reload_times),
-               float(np.mean(reload_times)) if reload_times else float("nan"))
+               float(np.mean(reload_times)) if reload_times else float("nan"),
+               result["events"] / result["elapsed"] if events else float("nan"))
 
 
 def run_wrk(server: Server, users: list, clients: int, duration: float) -> Row | None:
@@ -393,8 +441,10 @@ def run_scenario(name: str, model_name: str, first: Path, second: Path, args: ar
     loaded = rs.load(first) if name == "ml-100k" else None
     served = log_dir / f"{name}-served"  # saved over during a multi-worker reload phase
     shutil.copytree(first, served)
+    with_events = name == "ml-100k" and args.workers == 1
+    extra = ("--events-log", str(log_dir / f"{name}-events.log")) if with_events else ()
     server = Server(served, log_dir / f"{name}.log", timeout=args.start_timeout,
-                    workers=args.workers)
+                    workers=args.workers, extra=extra)
     notes.append(f"{name}: server up in {server.startup_s:.1f} s (imports, load, checksums, "
                  "index build, warm-up)")
     try:
@@ -419,28 +469,33 @@ def run_scenario(name: str, model_name: str, first: Path, second: Path, args: ar
             for clients in CONCURRENCY:
                 run_wrk(server, users, clients, args.duration)
             return
-        for clients in CONCURRENCY:
-            row = measure(server, users, name, model_name, clients, args.duration, args.client)
+        phases = []
+        if not args.events_only:
+            phases = [{"clients": clients} for clients in CONCURRENCY]
+            phases.append({"clients": RELOAD_CLIENTS, "reload_paths": (str(second), str(first))})
+        if with_events:
+            items = loaded.items_.ids.tolist()
+            phases += [{"clients": 0, "events": (items, args.event_batch)},
+                       {"clients": RELOAD_CLIENTS, "events": (items, args.event_batch)}]
+        for phase in phases:
+            row = measure(server, users, name, model_name, duration=args.duration,
+                          client_kind=args.client, **phase)
             rows.append(row)
             print_row(row)
-        row = measure(server, users, name, model_name, RELOAD_CLIENTS, args.duration,
-                      args.client, reload_paths=(str(second), str(first)))
-        rows.append(row)
-        print_row(row)
     finally:
         server.stop()
 
 
-HEADER = (f"{'scenario':<9} {'model':<44} {'phase':<7} {'clients':>7} {'requests':>8} "
+HEADER = (f"{'scenario':<9} {'model':<44} {'phase':<11} {'clients':>7} {'requests':>8} "
           f"{'errors':>6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'cpu/req':>7} "
-          f"{'reloads':>7} {'reload s':>8}")
+          f"{'reloads':>7} {'reload s':>8} {'events/s':>8}")
 
 
 def print_row(row: Row) -> None:
-    print(f"{row.scenario:<9} {row.model:<44} {row.phase:<7} {row.clients:>7} "
+    print(f"{row.scenario:<9} {row.model:<44} {row.phase:<11} {row.clients:>7} "
           f"{row.requests:>8} {row.errors:>6} {row.rps:>8.0f} {row.p50_ms:>7.2f} "
           f"{row.p99_ms:>7.2f} {row.max_ms:>7.1f} {row.server_cpu_ms:>7.2f} {row.reloads:>7} "
-          f"{row.reload_s:>8.2f}", flush=True)
+          f"{row.reload_s:>8.2f} {row.events_per_s:>8.0f}", flush=True)
 
 
 def main() -> None:
@@ -459,6 +514,12 @@ def main() -> None:
                         help="server processes; with more than one, reloads save over the "
                              "served directory and the workers' watch picks the model up")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--event-batch", type=int, default=10,
+                        help="events per POST /events in the events rows (default: 10)")
+    parser.add_argument("--ml100k-model", choices=("als", "itemknn"), default="als",
+                        help="the family served in the ml-100k scenario (default: als)")
+    parser.add_argument("--events-only", action="store_true",
+                        help="ml-100k: only the events rows")
     parser.add_argument("--protocol", choices=("recsys", "public"), default="recsys",
                         help="the server's HTTP protocol: recsys' uvicorn subclass (one write "
                              "per answer, header timeout) or uvicorn's public one")
@@ -480,7 +541,7 @@ def main() -> None:
         print(HEADER)
         if not args.skip_ml100k:
             started = time.perf_counter()
-            first, second, model_name = ml100k_models(tmp_path)
+            first, second, model_name = ml100k_models(tmp_path, args.ml100k_model)
             notes.append(f"ml-100k: two models fitted and saved in "
                          f"{time.perf_counter() - started:.1f} s")
             run_scenario("ml-100k", model_name, first, second, args, tmp_path, rows, notes)

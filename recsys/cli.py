@@ -1,4 +1,4 @@
-"""The ``recsys`` command: ``demo``, ``info``, ``evaluate`` and ``serve``."""
+"""The ``recsys`` command: ``demo``, ``info``, ``evaluate``, ``serve`` and ``retrain``."""
 
 from __future__ import annotations
 
@@ -233,6 +233,16 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--plot", type=Path, default=None, help="write the long-tail plot here")
     server = commands.add_parser("serve", help="serve a saved model over HTTP (extra: serve)")
     add_serve_arguments(server)
+    retrain = commands.add_parser(
+        "retrain", help="fit a saved model again on its training data plus a service's "
+                        "event log",
+        description="Writes a new model directory that records how much of the log it holds; "
+                    "a service reloading it (POST /reload) replays only later events.")
+    retrain.add_argument("model_dir", help="the served model directory")
+    retrain.add_argument("--events", required=True, type=Path, metavar="LOG",
+                         help="the service's event log (recsys serve --events-log)")
+    retrain.add_argument("--output", required=True, type=Path, metavar="NEW_DIR",
+                         help="the new model directory")
     experiment = commands.add_parser(
         "evaluate", help="run an experiment file: fit, evaluate, compare, write a report",
         description="Exit status: 0 every model ran; 1 a model failed (the ones after it are "
@@ -261,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from recsys.serving.server import serve  # needs the "serve" extra: imported on use
 
             serve(args.model_dir, **serve_settings(args))
+        elif args.command == "retrain":
+            from recsys.serving.retrain import retrain as run_retrain
+
+            path, seq = run_retrain(args.model_dir, args.events, args.output)
+            print(f"retrained on the training data and the event log through record {seq}: "
+                  f"{path}")
         elif args.command == "evaluate":
             from recsys.evaluation.experiment import main as run_experiment_file
 

@@ -7,6 +7,7 @@ learned state), see :mod:`recsys.serving.persistence` for the layout. Nothing is
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,9 @@ def _member_refs(value: Any, names: dict[int, str], where: str) -> Any:
     return value
 
 
-def write_model(model: Recommender, directory: Path) -> None:
-    """Arrays, members (in subdirectories) and the manifest of ``model`` into ``directory``."""
+def write_model(model: Recommender, directory: Path, extra: dict | None = None) -> None:
+    """Arrays, members (in subdirectories) and the manifest of ``model`` into ``directory``;
+    ``extra`` entries join the top-level manifest."""
     name = type(model).__name__
     state = _write_state(model, directory)
     members = members_of(model)
@@ -184,8 +186,22 @@ def write_model(model: Recommender, directory: Path) -> None:
         "params": _json_value(params, f"{name} parameters"),
         "saved_at": datetime.now(timezone.utc).isoformat(),
         **state,
+        **(extra or {}),
     }
     if members:
         manifest["members"] = listed
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
+
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (new files, renames) durable; a no-op where unsupported."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

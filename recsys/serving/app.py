@@ -15,6 +15,12 @@ Endpoints (JSON in, JSON out; ids keep their JSON type, an integer id stays an i
   ``strict``.
 - ``POST /reload``: ``{"path": DIR}`` (optional, under the models root) loads a model fully,
   then swaps it in; without a path, reloads the directory given at start-up.
+- ``POST /events``: ``[{"user": .., "item": .., "weight": .., "timestamp": .., "type": ..}]``
+  (only ``user`` and ``item`` required) is validated whole, appended to the event log and
+  synced, then applied to the served model (``update``); answers ``{"applied": n,
+  "first_seq": .., "last_seq": ..}``. Needs ``events_log``.
+- ``POST /items``: ``[{"item": .., "features": {column: value}}]``, new or changed items of a
+  family that scores from features (``add_items``), logged the same way.
 - ``GET /metrics``: Prometheus text: requests, errors, latency histogram, model info.
 - ``GET /docs``: the API, browsable, from local assets (no internet needed).
 
@@ -27,8 +33,10 @@ modules: :mod:`.served` (the model and its reloads), :mod:`.schemas` (requests, 
 from __future__ import annotations
 
 import gc
+import math
 import os
 import threading
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -41,6 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from recsys.errors import ConfigError
 from recsys.serving import routes
 from recsys.serving.docs import add_docs
+from recsys.serving.events import EventLog
 from recsys.serving.gate import Gate, Metrics
 from recsys.serving.schemas import request_models
 from recsys.serving.served import ModelHolder, watch
@@ -48,6 +57,8 @@ from recsys.serving.served import ModelHolder, watch
 __all__ = ["API_KEY_ENV", "create_app", "read_api_key"]
 
 API_KEY_ENV = "RECSYS_API_KEY"
+# An event type may weigh up to this many plain events (weights add up in float32).
+MAX_TYPE_WEIGHT = 1000.0
 
 
 def read_api_key(api_key: str | None) -> str | None:
@@ -73,6 +84,9 @@ def create_app(
     models_root: str | os.PathLike | None = None,
     workers: int = 1,
     watch_seconds: float | None = None,
+    events_log: str | os.PathLike | None = None,
+    event_weights: Mapping[str, float] | None = None,
+    max_events: int = 10_000,
 ) -> FastAPI:
     """The HTTP service for the model saved in ``model_dir``.
 
@@ -105,6 +119,16 @@ def create_app(
     watch_seconds : float, optional
         Check every this many seconds whether ``model_dir`` was replaced on disk (saved over,
         or a symlink flipped) and reload it if so.
+    events_log : str or PathLike, optional
+        The event log file (created if missing) that ``POST /events`` and ``/items`` append
+        to; its batches after the model's snapshot point are replayed now and after every
+        reload. None: those endpoints answer 409. One process writes a log, so it needs
+        ``workers=1``.
+    event_weights : mapping of str to float, optional
+        The weight of each event ``type`` (an event's weight is multiplied by it); with a
+        table, other types are refused. None: every type weighs 1.
+    max_events : int
+        Most events (or items) in one batch.
 
     Returns
     -------
@@ -122,7 +146,18 @@ def create_app(
     {'user': 'u1', 'items': [{'item': 'b', 'score': 1.0}]}
     """
     api_key = read_api_key(api_key)
-    holder = ModelHolder(model_dir)
+    type_weights = _type_weights(event_weights)
+    log = None
+    if events_log is not None:
+        if workers > 1:
+            raise ConfigError("an event log has one writer: serve it with one worker")
+        log = EventLog(events_log)
+    try:
+        holder = ModelHolder(model_dir, log)
+    except BaseException:
+        if log is not None:
+            log.close()
+        raise
     root = routes.models_root(models_root, holder.home)
     metrics = Metrics()
     metrics.served(holder.current)
@@ -130,9 +165,10 @@ def create_app(
                   redoc_url=None, lifespan=_lifespan(holder, metrics, watch_seconds))
     app.state.holder = holder
     app.state.metrics = metrics
-    schemas = request_models(max_k, max_list)
+    schemas = request_models(max_k, max_list, max_events)
     example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
     routes.add_ranking_routes(app, holder, schemas, max_results, example_user)
+    routes.add_event_routes(app, holder, schemas, type_weights)
     routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
                             watch_seconds)
     routes.add_error_handlers(app)
@@ -140,6 +176,19 @@ def create_app(
     app.add_middleware(Gate, metrics=metrics, api_key=api_key, max_body_bytes=max_body_bytes,
                        body_timeout=body_timeout)
     return app
+
+
+def _type_weights(given: Mapping[str, float] | None) -> dict[str, float] | None:
+    if given is None:
+        return None
+    weights = dict(given)
+    for name, weight in weights.items():
+        if not (isinstance(name, str) and name) or isinstance(weight, bool) \
+                or not isinstance(weight, (int, float)) or not math.isfinite(weight) \
+                or not 0 < weight <= MAX_TYPE_WEIGHT:
+            raise ConfigError(f"event weight {name!r}: {weight!r} must be a number in "
+                              f"(0, {MAX_TYPE_WEIGHT:g}]")
+    return {name: float(weight) for name, weight in weights.items()}
 
 
 def _lifespan(holder: ModelHolder, metrics: Metrics, seconds: float | None) -> Any:
@@ -161,5 +210,7 @@ def _lifespan(holder: ModelHolder, metrics: Metrics, seconds: float | None) -> A
         stop.set()
         if watcher is not None:
             watcher.join(timeout=5)
+        if holder.log is not None:
+            holder.log.close()
 
     return lifespan

@@ -15,7 +15,23 @@ LIMITS = (
     ("--max-body-bytes", int, 4 << 20, "largest request body (default: 4 MiB; 413 above)"),
     ("--body-timeout", float, 30.0, "seconds a request body may take to arrive (default: 30)"),
     ("--header-timeout", float, 10.0, "seconds a request head may take (default: 10)"),
+    ("--max-events", int, 10_000, "most events or items in one POST /events or /items "
+                                  "(default: 10000)"),
 )
+
+
+def event_weights(text: str) -> dict[str, float]:
+    """``view=1,cart=3,purchase=5`` as a table of event type weights."""
+    table = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            table[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise argparse.ArgumentTypeError(f"{part!r} is not TYPE=WEIGHT")
+    return table
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +43,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="POST /reload loads only directories under this one (default: "
                              "the model directory's parent; reload by path is off if that "
                              "is /)")
+    parser.add_argument("--events-log", default=None, metavar="FILE",
+                        help="event log for POST /events and /items (created if missing; "
+                             "replayed on start and after each reload); default: no log, "
+                             "those endpoints answer 409")
+    parser.add_argument("--event-weights", type=event_weights, default=None,
+                        metavar="TYPE=W,...",
+                        help="weight of each event type, e.g. view=1,cart=3,purchase=5 "
+                             "(other types refused); default: every type weighs 1")
     for flag, kind, default, text in LIMITS:
         parser.add_argument(flag, type=kind, default=default, help=text)
 
@@ -34,8 +58,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 def serve_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``serve`` from parsed ``recsys serve`` arguments."""
     settings = {"host": args.host, "port": args.port, "workers": args.workers}
-    if args.models_root is not None:
-        settings["models_root"] = args.models_root
+    for name in ("models_root", "events_log", "event_weights"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
     for flag, _, default, _ in LIMITS:
         name = flag[2:].replace("-", "_")
         if getattr(args, name) != default:  # only what was changed: defaults live in one place

@@ -59,6 +59,7 @@ from recsys.serving._write import (
     MANIFEST,
     MEMBER_REF,
     check_member_name,
+    fsync_dir,
     write_model,
 )
 
@@ -69,7 +70,8 @@ __all__ = ["DERIVED_PREFIX", "FORMAT_VERSION", "MANIFEST", "load", "load_with_ma
 LOAD_ATTEMPTS = 5
 
 
-def save(model: Recommender, path: str | os.PathLike) -> Path:
+def save(model: Recommender, path: str | os.PathLike, *,
+         events: dict | None = None) -> Path:
     """Save a fitted model to the directory ``path`` atomically.
 
     Parameters
@@ -79,6 +81,10 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     path : str or PathLike
         Target directory; a model directory there is replaced as a whole. Anything else
         there (a file, a symlink, a directory that holds no model) is refused.
+    events : dict, optional
+        The model's snapshot point in a service's event log, ``{"log_id": str, "seq":
+        int}``: the model holds that log's records up to ``seq`` (see
+        :func:`recsys.serving.retrain.retrain`); recorded as ``events`` in the manifest.
 
     Returns
     -------
@@ -99,6 +105,11 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     ['i']
     """
     model._check_fitted()
+    if events is not None and not (
+            isinstance(events, dict) and set(events) == {"log_id", "seq"}
+            and isinstance(events["log_id"], str) and type(events["seq"]) is int
+            and events["seq"] >= 0):
+        raise DataError(f'events must be {{"log_id": str, "seq": int >= 0}}, got {events!r}')
     target = Path(os.path.abspath(path))
     _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +117,7 @@ def save(model: Recommender, path: str | os.PathLike) -> Path:
     staging = _rename.aside(target, "tmp")
     staging.mkdir()
     try:
-        write_model(model, staging)
+        write_model(model, staging, {} if events is None else {"events": events})
         _fsync_tree(staging)
         _swap_in(staging, target)
     except BaseException:
@@ -141,21 +152,7 @@ def _fsync_tree(directory: Path) -> None:
             continue
         with open(file, "rb") as handle:
             os.fsync(handle.fileno())
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a directory's entries (new files, renames) durable; a no-op where unsupported."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
+    fsync_dir(directory)
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -169,13 +166,13 @@ def _swap_in(staging: Path, target: Path) -> None:
     if not target.exists():
         try:
             os.rename(staging, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
             return
         except OSError as exc:  # another save put a target there meanwhile
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     _rename.swap(staging, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def load(path: str | os.PathLike) -> Recommender:

@@ -4,6 +4,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from recsys.models.base import Recommendations
 from recsys.ranking import PAD
 from recsys.serving.gate import Metrics, error
 from recsys.serving.schemas import (
+    Appended,
     BasketAnswer,
     Health,
     ItemAnswer,
@@ -192,6 +194,84 @@ def _basket(body: Any, loaded: LoadedModel) -> Response:
                                              exclude=body.exclude, strict=body.strict)
     (_, ranked), = _ranked_lists(recs)
     return _json_response({"items": ranked}, loaded)
+
+
+# --------------------------------------------------------------------------- events
+
+
+def add_event_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, type[BaseModel]],
+                     type_weights: dict[str, float] | None) -> None:
+    """``POST /events`` and ``POST /items``: logged durably, then applied to the served model.
+
+    An event's weight is its ``weight`` (default 1) times its type's weight in
+    ``type_weights`` (default 1 for an event without a type). With a table, a type outside
+    it is refused (a typo would otherwise count as 1); without one, types are kept in the
+    log but weigh 1.
+    """
+    errors = error_responses(401, 403, 408, 409, 413, 422, 503)
+
+    async def logged(kind: str, records: list[dict]) -> Response:
+        try:
+            first, last = await run_in_threadpool(holder.append, kind, records)
+        except OSError as exc:
+            logger.error("the event log could not be written, nothing applied: %s", exc)
+            return error(503, "the event log could not be written; nothing of the batch "
+                              "was applied (details in the server log)")
+        loaded = holder.current
+        return _json_response({"applied": len(records), "first_seq": first,
+                               "last_seq": last}, loaded)
+
+    @app.post("/events", response_model=Appended, responses=errors,
+              openapi_extra=documented_body(schemas["events"], [
+                  {"user": "u1", "item": "i9", "type": "cart"}]))
+    async def events(request: Request) -> Response:
+        if holder.log is None:
+            return _no_log()
+        batch = (await read_body(request, schemas["events"])).root
+        return await logged("events", _event_records(batch, type_weights))
+
+    @app.post("/items", response_model=Appended, responses=errors,
+              openapi_extra=documented_body(schemas["items"], [
+                  {"item": "i100", "features": {"category": "Cameras"}}]))
+    async def items(request: Request) -> Response:
+        if holder.log is None:
+            return _no_log()
+        model = holder.current.model
+        if not hasattr(model, "add_items"):
+            return error(422, f"{type(model).__name__} cannot score an item from its "
+                              "features: add items through /events (their interactions), "
+                              "or serve a family with add_items (ContentBased, LightFM)")
+        batch = (await read_body(request, schemas["items"])).root
+        records = [{"item": item.item, "features": item.features} for item in batch]
+        return await logged("items", records)
+
+
+def _no_log() -> Response:
+    return error(409, "this service keeps no event log: start it with --events-log PATH")
+
+
+def _event_records(batch: list, type_weights: dict[str, float] | None) -> list[dict]:
+    """Log records of a validated batch: weights resolved, times defaulting to now; a type
+    outside the table fails the whole batch, naming every such event."""
+    now = time.time()
+    records, problems = [], []
+    for index, event in enumerate(batch):
+        factor = 1.0
+        if event.type is not None and type_weights is not None:
+            if event.type not in type_weights:
+                problems.append({"loc": ("body", index, "type"),
+                                 "msg": f"unknown event type; known: {sorted(type_weights)}",
+                                 "type": "event_type"})
+                continue
+            factor = type_weights[event.type]
+        record = {"user": event.user, "item": event.item, "weight": event.weight * factor,
+                  "timestamp": now if event.timestamp is None else event.timestamp}
+        if event.type is not None:
+            record["type"] = event.type
+        records.append(record)
+    if problems:
+        raise RequestValidationError(problems)
+    return records
 
 
 # --------------------------------------------------------------------------- the rest

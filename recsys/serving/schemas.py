@@ -9,15 +9,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 Id = StrictInt | StrictStr  # strict: 1.0 or true is not an id, "1" and 1 are different ids
+# Ids that events add to a model are kept, in memory and in the log, for good: bounded.
+MAX_ID_CHARS = 256
+NewId = (Annotated[StrictInt, Field(ge=-2**127, lt=2**128)]
+         | Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS)])
+# Weights add up in float32 histories: keep each far from its limits.
+MAX_WEIGHT = 1e6
 # The longest reload path accepted (Linux's PATH_MAX); longer is a 422, not an OS error.
 MAX_PATH_CHARS = 4096
 
 
-def request_models(max_k: int, max_list: int) -> dict[str, type[BaseModel]]:
-    """Request schemas with this app's limits (k in [1, max_k], lists up to max_list)."""
+def request_models(max_k: int, max_list: int,
+                   max_events: int = 10_000) -> dict[str, type[BaseModel]]:
+    """Request schemas with this app's limits (k in [1, max_k], lists up to max_list, event
+    batches up to max_events)."""
     K = Annotated[int, Field(ge=1, le=max_k, strict=True)]
     IdList = Annotated[list[Id], Field(max_length=max_list)]
     HistoryMap = Annotated[dict[str, IdList], Field(max_length=max_list)]
@@ -68,8 +84,29 @@ def request_models(max_k: int, max_list: int) -> dict[str, type[BaseModel]]:
     class ReloadBody(Body):
         path: Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)] | None = None
 
+    class Event(Body):
+        user: NewId
+        item: NewId
+        weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False,
+                                       strict=True)] = 1.0
+        timestamp: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True,
+                                          description="seconds since 1970 (default: when "
+                                                      "the batch arrives)")] | None = None
+        type: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+    Features = Annotated[dict[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)],
+                              StrictStr | Annotated[float, Field(allow_inf_nan=False)] | bool
+                              | IdList | None], Field(max_length=max_list)]
+
+    class Item(Body):
+        item: NewId
+        features: Features
+
+    EventBatch = RootModel[Annotated[list[Event], Field(min_length=1, max_length=max_events)]]
+    ItemBatch = RootModel[Annotated[list[Item], Field(min_length=1, max_length=max_events)]]
+
     return {"recommend": RecommendBody, "similar": SimilarBody, "basket": BasketBody,
-            "reload": ReloadBody}
+            "reload": ReloadBody, "events": EventBatch, "items": ItemBatch}
 
 
 # --------------------------------------------------------------------------- answers
@@ -111,6 +148,13 @@ class ModelInfo(BaseModel):
     path: str = Field(description="relative to the models root")
     n_users: int
     n_items: int
+    events_seq: int = Field(description="the last event log record applied (0: none)")
+
+
+class Appended(BaseModel):
+    applied: int = Field(description="records applied: every record of the batch")
+    first_seq: int = Field(description="the event log's sequence number of the first one")
+    last_seq: int = Field(description="... and of the last one")
 
 
 class Health(BaseModel):
@@ -132,13 +176,15 @@ class ErrorAnswer(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the error answers an endpoint can give."""
     meaning = {401: "no API key", 403: "wrong API key, or a reload path outside the root",
-               404: "unknown user or item", 409: "reload by request is off (several workers)",
+               404: "unknown user or item",
+               409: "reload by request is off (several workers), or no event log",
                408: "the body did not arrive in time", 413: "request body too large",
-               422: "invalid request, unknown evidence, or a model that cannot be loaded"}
+               422: "invalid request, unknown evidence, or a model that cannot be loaded",
+               503: "the event log could not be written (nothing applied)"}
     return {code: {"model": ErrorAnswer, "description": meaning[code]} for code in codes}
 
 
-def documented_body(schema: type[BaseModel], example: dict | None = None) -> dict:
+def documented_body(schema: type[BaseModel], example: dict | list | None = None) -> dict:
     """OpenAPI of a body read by hand (FastAPI cannot infer it from the signature)."""
     content: dict[str, Any] = {"schema": schema.model_json_schema(
         ref_template="#/components/schemas/{model}")}

@@ -1,7 +1,8 @@
 """The served model: loaded, verified and warmed up aside, then swapped in by one reference.
 
 A request reads ``holder.current`` once, at its start, and uses that object to the end: a
-reload swaps one reference, so no answer mixes two models.
+reload swaps one reference, so no answer mixes two models. Events are applied the same way:
+to a copy of the served model, swapped in whole.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from recsys.errors import RecsysError
+from recsys.errors import ConfigError, RecsysError
 from recsys.models.base import Recommender
+from recsys.serving.events import EventLog, apply, replay, snapshot_point
 from recsys.serving.persistence import MANIFEST, load_with_manifest
 
 logger = logging.getLogger("recsys")
@@ -35,6 +37,7 @@ class LoadedModel:
 
     ``query_seconds`` holds the measured time of one query of each call (at warm-up):
     requests whose estimate stays under :data:`INLINE_SECONDS` are ranked on the event loop.
+    ``events_seq`` is the last sequence number of the event log applied to ``model``.
     """
 
     model: Recommender
@@ -44,6 +47,7 @@ class LoadedModel:
     loaded_at: str
     identity: tuple | None
     query_seconds: dict[str, float] = field(default_factory=dict)
+    events_seq: int = 0
 
     def describe(self, root: Path | None = None) -> dict:
         """What ``GET /model`` shows; the directory relative to ``root`` (no host paths)."""
@@ -59,6 +63,7 @@ class LoadedModel:
             "path": shown_path(self.path, root),
             "n_users": model.n_users,
             "n_items": model.n_items,
+            "events_seq": self.events_seq,
         }
 
     def inline(self, call: str, n_queries: int) -> bool:
@@ -122,27 +127,66 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
 
 
 class ModelHolder:
-    """The reference to the served model, swapped whole on reload.
+    """The reference to the served model, swapped whole on reload and on every batch of events.
 
     Readers take ``holder.current`` once per request and keep that object; a reload loads and
     warms up the new model completely, then rebinds ``current`` (a single reference
     assignment, atomic in CPython), so a request never sees half a reload. A reload without
     a path always reads the directory given at start-up (``home``), whatever was loaded by
     path meanwhile: saving over the served directory is always picked up.
+
+    With an event ``log``, the served model is the saved one plus every batch of the log
+    after the model's snapshot point (see :func:`.events.snapshot_point`): replayed on
+    start-up and after each reload, and each new batch is logged and applied under one lock,
+    so that the log and the served model never disagree about what was acknowledged.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.current = load_model(path)
+    def __init__(self, path: str | os.PathLike, log: EventLog | None = None) -> None:
+        self.log = log
+        self._reloading = threading.Lock()  # one reload at a time; reads never take it
+        self._writing = threading.Lock()  # log + served model change together
+        self.current = self._caught_up(load_model(path))
         self.home, self.home_identity = self.current.path, self.current.identity
-        self._lock = threading.Lock()  # one reload at a time; reads never take it
+
+    def _caught_up(self, loaded: LoadedModel) -> LoadedModel:
+        """``loaded`` with the log's batches after its snapshot point (or after what it
+        already holds) applied."""
+        if self.log is None:
+            return loaded
+        after = loaded.events_seq or snapshot_point(loaded.manifest, self.log.log_id)
+        model, last = replay(loaded.model, self.log.path, after)
+        return replace(loaded, model=model, events_seq=last)
 
     def reload(self, path: str | os.PathLike | None = None) -> LoadedModel:
-        with self._lock:
-            loaded = load_model(self.home if path is None else path)
+        with self._reloading:
+            # The slow part (load, warm-up, replay of the log so far) runs while events keep
+            # arriving; the batches they add meanwhile are replayed under the write lock,
+            # right before the swap, so none is lost.
+            loaded = self._caught_up(load_model(self.home if path is None else path))
+            with self._writing:
+                loaded = self._caught_up(loaded)
+                self.current = loaded
             if path is None:
                 self.home_identity = loaded.identity
-            self.current = loaded
         return loaded
+
+    def append(self, kind: str, records: list[dict]) -> tuple[int, int]:
+        """Log a batch durably and apply it to the served model; returns its first and last
+        sequence numbers.
+
+        The batch is applied to a copy of the served model first: a batch the model refuses
+        is never logged. Only then is it appended and synced, and the copy swapped in, so an
+        answer after this call reflects the batch (read-your-writes) and a crash after the
+        sync replays it on restart.
+        """
+        if self.log is None:
+            raise ConfigError("this service keeps no event log: start it with --events-log")
+        with self._writing:
+            loaded = self.current
+            model = apply(loaded.model, kind, records)
+            first, last = self.log.append(kind, records)
+            self.current = replace(loaded, model=model, events_seq=last)
+        return first, last
 
     def reload_if_changed(self) -> bool:
         """Reload when the start-up directory was replaced on disk (used by ``watch``)."""
