@@ -9,10 +9,17 @@ Endpoints (JSON in, JSON out; ids keep their JSON type, an integer id stays an i
   answers ``{"results": [<one such object per user>]}``. Also ``exclude_seen``, ``items``
   (allow-list), ``exclude`` (deny-list), ``history`` (items of a user the model has not seen:
   a list for ``user``, an object ``{user id: [items]}`` for ``users``), ``on_unknown`` and
-  ``strict`` (unknown history items: 422 naming them instead of being ignored).
+  ``strict`` (unknown history items: 422 naming them instead of being ignored), ``where``
+  (a filter over item attributes and named sets), ``diversify`` (``{"by": attribute,
+  "lambda": 0.7, "max_per": {"brand": 2}}``) and ``"explain": true`` (a ``because`` list per
+  item). Each user's answer says ``"source": "model"`` or ``"fallback"``.
 - ``POST /similar-items``: ``item`` or ``items``, ``k``, ``candidates``, ``exclude``.
 - ``POST /basket``: ``items`` (the cart) -> complements, ``k``, ``candidates``, ``exclude``,
   ``strict``.
+- ``PUT /items/attributes``: ``{"rows": [{"item": id, "in_stock": false, ...}]}`` updates
+  the item attributes ``where`` filters read, without a refit (``"replace": true``: the rows
+  are the whole table); ``PUT /item-sets/{name}`` ``{"items": [...]}`` and ``DELETE`` manage
+  named item sets (``{"set": name}`` in a filter). See :mod:`.item_routes`.
 - ``POST /reload``: ``{"path": DIR}`` (optional, under the models root) loads a model fully,
   then swaps it in; without a path, reloads the directory given at start-up.
 - ``GET /metrics``: Prometheus text: requests, errors, latency histogram, model info.
@@ -42,7 +49,8 @@ from recsys.errors import ConfigError
 from recsys.serving import routes
 from recsys.serving.docs import add_docs
 from recsys.serving.gate import Gate, Metrics
-from recsys.serving.schemas import request_models
+from recsys.serving.item_routes import add_item_routes
+from recsys.serving.schemas import item_rule_models, request_models
 from recsys.serving.served import ModelHolder, watch
 
 __all__ = ["API_KEY_ENV", "create_app", "read_api_key"]
@@ -73,6 +81,7 @@ def create_app(
     models_root: str | os.PathLike | None = None,
     workers: int = 1,
     watch_seconds: float | None = None,
+    max_set: int = 1_000_000,
 ) -> FastAPI:
     """The HTTP service for the model saved in ``model_dir``.
 
@@ -105,6 +114,9 @@ def create_app(
     watch_seconds : float, optional
         Check every this many seconds whether ``model_dir`` was replaced on disk (saved over,
         or a symlink flipped) and reload it if so.
+    max_set : int
+        Most items of a named item set (``PUT /item-sets/{name}``) and most rows of one
+        ``PUT /items/attributes`` (the body size limit applies too).
 
     Returns
     -------
@@ -135,6 +147,8 @@ def create_app(
     routes.add_ranking_routes(app, holder, schemas, max_results, example_user)
     routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
                             watch_seconds)
+    add_item_routes(app, lambda: [holder.current.model], item_rule_models(max_set, max_set),
+                    workers)
     routes.add_error_handlers(app)
     add_docs(app)
     app.add_middleware(Gate, metrics=metrics, api_key=api_key, max_body_bytes=max_body_bytes,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -16,8 +17,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from recsys.data.ids import as_id_array
 from recsys.errors import ConfigError, RecsysError, UnknownIdError
-from recsys.models.base import Recommendations
+from recsys.models.base import Recommendations, Recommender, Source
+from recsys.models.diversify import Diversify
 from recsys.ranking import PAD
 from recsys.serving.gate import Metrics, error
 from recsys.serving.schemas import (
@@ -38,6 +41,12 @@ logger = logging.getLogger("recsys")
 # SHOWN_IDS of them: a request may carry megabytes of id.
 ID_CHARS = 64
 SHOWN_IDS = 5
+# "source" of an answer by recsys.models.base.Source code: known and folded-in users are
+# ranked by the model, the others by the fallback.
+SOURCES = {int(Source.KNOWN): "model", int(Source.HISTORY): "model",
+           int(Source.FALLBACK): "fallback"}
+# Parts of a score shown per item with "explain": true.
+EXPLAIN_PARTS = 3
 
 
 # --------------------------------------------------------------------------- answers
@@ -136,11 +145,14 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
 
     async def ranked(call: str, n_queries: int, k: int,
                      rank: Callable[[Any, LoadedModel], Response], body: Any) -> Response:
-        if n_queries * k > max_results:
-            return error(422, f"{n_queries} queries x k={k} asks for more than {max_results} "
-                              "results; split the request or lower k")
+        too_many = over_limit(n_queries, k, body, max_results)
+        if too_many is not None:
+            return too_many
+        if body.model is not None:
+            return error(422, "model: this service serves one model; 'model' names one of "
+                              "the models of an A/B service")
         loaded = holder.current  # this request's model, whatever a reload does meanwhile
-        if loaded.inline(call, n_queries):
+        if loaded.inline(call, n_queries) and not extra_work(body):
             return rank(body, loaded)
         return await run_in_threadpool(rank, body, loaded)
 
@@ -165,13 +177,80 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
         return await ranked("basket", 1, body.k, _basket, body)
 
 
+def over_limit(n_queries: int, k: int, body: Any, max_results: int) -> Response | None:
+    """The 422 answer of a request ranking more than ``max_results`` items (candidates
+    over-fetched for diversify included), else None."""
+    fetch = 1 if getattr(body, "diversify", None) is None else body.diversify.fetch
+    if n_queries * k * fetch <= max_results:
+        return None
+    asked = f"{n_queries} queries x k={k}" + (f" x fetch={fetch}" if fetch > 1 else "")
+    return error(422, f"{asked} asks for more than {max_results} results; split the request "
+                      "or lower k")
+
+
+def extra_work(body: Any) -> bool:
+    """Whether a request does more than rank (a filter to compile, a re-ranking, the
+    explanations): such requests leave the event loop whatever the ranking costs."""
+    return (getattr(body, "where", None) is not None or getattr(body, "explain", False)
+            or getattr(body, "diversify", None) is not None)
+
+
+def _diversify(options: Any) -> Diversify | None:
+    if options is None:
+        return None
+    return Diversify(by=options.by, lambda_=options.lambda_, max_per=options.max_per,
+                     fetch=options.fetch)
+
+
+def recommend_answers(body: Any, model: Recommender, users: list,
+                      name: str | None = None) -> list[dict]:
+    """The answer of ``model`` for ``users`` (of the request ``body``), one object per user
+    answered; ``name``, the answering model's, is added to each when given."""
+    history = _history_for(users, body.history)
+    recs = model.recommend(
+        users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
+        exclude=body.exclude, history=history, on_unknown=body.on_unknown,
+        strict=body.strict, where=body.where, diversify=_diversify(body.diversify))
+    sources = [SOURCES[code] for code in recs.sources.tolist()]
+    results = []
+    for (key, items), source in zip(_ranked_lists(recs), sources, strict=True):
+        answer = {"user": key} if name is None else {"user": key, "model": name}
+        answer.update(source=source, items=items)
+        if body.explain:
+            _explain(model, key, items, source, history)
+        results.append(answer)
+    return results
+
+
+def _explain(model: Recommender, user: Any, items: list[dict], source: str,
+             history: dict | None) -> None:
+    """Add "because" to each ranked item: its largest parts, with their shares of the score
+    (null for the fallback ranking, which has no parts)."""
+    given = None if history is None or source == "fallback" else history.get(user)
+    frame = None
+    if given is not None:
+        frame = pd.DataFrame({"user": user, "item": pd.Series(given, dtype=object),
+                              "weight": 1.0})
+        if user in model.users_:  # recommend appended the history to the training rows
+            row = model.user_items_[int(model.users_.to_index(as_id_array([user]))[0])]
+            trained = pd.DataFrame({"user": user, "item": model.items_.to_ids(row.indices),
+                                    "weight": row.data.astype(np.float64)})
+            frame = pd.concat([trained, frame], ignore_index=True)
+    for entry in items:
+        if source == "fallback":
+            entry["because"] = None
+            continue
+        parts = model.explain(user, entry["item"], n=EXPLAIN_PARTS, history=frame)
+        names = json_ids(np.asarray(parts["name"].to_numpy(), dtype=object))
+        entry["because"] = [
+            {"kind": kind, "name": part, "share": share if math.isfinite(share) else None}
+            for kind, part, share in zip(parts["kind"].tolist(), names,
+                                         parts["share"].tolist(), strict=True)]
+
+
 def _recommend(body: Any, loaded: LoadedModel) -> Response:
     users = [body.user] if body.users is None else body.users
-    recs = loaded.model.recommend(
-        users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
-        exclude=body.exclude, history=_history_for(users, body.history),
-        on_unknown=body.on_unknown, strict=body.strict)
-    results = [{"user": key, "items": items} for key, items in _ranked_lists(recs)]
+    results = recommend_answers(body, loaded.model, users)
     if body.users is not None:
         return _json_response({"results": results}, loaded)
     return _json_response(results[0] if results else {"user": body.user, "items": []}, loaded)
@@ -180,7 +259,8 @@ def _recommend(body: Any, loaded: LoadedModel) -> Response:
 def _similar_items(body: Any, loaded: LoadedModel) -> Response:
     items = [body.item] if body.items is None else body.items
     recs = loaded.model.similar_items(items, k=body.k, candidates=body.candidates,
-                                      exclude=body.exclude, on_unknown=body.on_unknown)
+                                      exclude=body.exclude, on_unknown=body.on_unknown,
+                                      where=body.where)
     results = [{"item": key, "items": ranked} for key, ranked in _ranked_lists(recs)]
     if body.items is not None:
         return _json_response({"results": results}, loaded)
@@ -189,7 +269,8 @@ def _similar_items(body: Any, loaded: LoadedModel) -> Response:
 
 def _basket(body: Any, loaded: LoadedModel) -> Response:
     recs = loaded.model.recommend_for_basket(body.items, k=body.k, items=body.candidates,
-                                             exclude=body.exclude, strict=body.strict)
+                                             exclude=body.exclude, strict=body.strict,
+                                             where=body.where)
     (_, ranked), = _ranked_lists(recs)
     return _json_response({"items": ranked}, loaded)
 
