@@ -31,7 +31,7 @@ from recsys.models import (
     RP3beta,
 )
 from recsys.models.lightfm import lightfm_available
-from recsys.serving.options import add_serve_arguments, serve_settings
+from recsys.serving.options import add_serve_arguments, model_dirs, serve_settings
 
 # Every family with its defaults; each is fitted on the training Dataset (features included).
 DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
@@ -260,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             from recsys.serving.server import serve  # needs the "serve" extra: imported on use
 
-            serve(args.model_dir, **serve_settings(args))
+            serve(model_dirs(args), **serve_settings(args))
         elif args.command == "evaluate":
             from recsys.evaluation.experiment import main as run_experiment_file
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -47,6 +48,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from recsys.errors import ConfigError
 from recsys.serving import routes
+from recsys.serving.arms import DEFAULT_SALT, Arms, add_arm_routes
 from recsys.serving.docs import add_docs
 from recsys.serving.gate import Gate, Metrics
 from recsys.serving.item_routes import add_item_routes
@@ -70,7 +72,7 @@ def read_api_key(api_key: str | None) -> str | None:
 
 
 def create_app(
-    model_dir: str | os.PathLike,
+    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike],
     api_key: str | None = None,
     *,
     max_list: int = 1000,
@@ -82,13 +84,17 @@ def create_app(
     workers: int = 1,
     watch_seconds: float | None = None,
     max_set: int = 1_000_000,
+    split: Mapping[str, float] | None = None,
+    split_salt: str = DEFAULT_SALT,
 ) -> FastAPI:
     """The HTTP service for the model saved in ``model_dir``.
 
     Parameters
     ----------
-    model_dir : str or PathLike
+    model_dir : str or PathLike, or dict name -> directory
         A directory written by :func:`recsys.save`; loaded, verified and warmed up here.
+        Several named directories serve several models with a traffic split (see
+        :mod:`recsys.serving.arms`).
     api_key : str, optional
         Required in the ``X-API-Key`` header of every request but ``/health`` and ``/docs``
         (every copy of the header must match). None reads ``RECSYS_API_KEY``; with neither
@@ -117,6 +123,10 @@ def create_app(
     max_set : int
         Most items of a named item set (``PUT /item-sets/{name}``) and most rows of one
         ``PUT /items/attributes`` (the body size limit applies too).
+    split : dict name -> share, optional
+        With several models: each one's share of the users (default: equal shares).
+    split_salt : str
+        Key of the hash that assigns users to models; a new salt reshuffles them.
 
     Returns
     -------
@@ -134,21 +144,29 @@ def create_app(
     {'user': 'u1', 'items': [{'item': 'b', 'score': 1.0}]}
     """
     api_key = read_api_key(api_key)
-    holder = ModelHolder(model_dir)
+    directories = dict(model_dir) if isinstance(model_dir, Mapping) else {"": model_dir}
+    holders = {name: ModelHolder(path) for name, path in directories.items()}
+    holder = next(iter(holders.values()))
     root = routes.models_root(models_root, holder.home)
     metrics = Metrics()
     metrics.served(holder.current)
     app = FastAPI(title="recsys", summary="Recommendations over HTTP", docs_url=None,
-                  redoc_url=None, lifespan=_lifespan(holder, metrics, watch_seconds))
+                  redoc_url=None, lifespan=_lifespan(list(holders.values()), metrics,
+                                                     watch_seconds))
     app.state.holder = holder
     app.state.metrics = metrics
     schemas = request_models(max_k, max_list)
-    example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
-    routes.add_ranking_routes(app, holder, schemas, max_results, example_user)
-    routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
-                            watch_seconds)
-    add_item_routes(app, lambda: [holder.current.model], item_rule_models(max_set, max_set),
-                    workers)
+    if isinstance(model_dir, Mapping):
+        arms = Arms(holders, split or dict.fromkeys(holders, 1.0), split_salt)
+        app.state.arms = arms
+        add_arm_routes(app, arms, metrics, schemas, max_results, root)
+    else:
+        example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
+        routes.add_ranking_routes(app, holder, schemas, max_results, example_user)
+        routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
+                                watch_seconds)
+    add_item_routes(app, lambda: [h.current.model for h in holders.values()],
+                    item_rule_models(max_set, max_set), workers)
     routes.add_error_handlers(app)
     add_docs(app)
     app.add_middleware(Gate, metrics=metrics, api_key=api_key, max_body_bytes=max_body_bytes,
@@ -156,15 +174,14 @@ def create_app(
     return app
 
 
-def _lifespan(holder: ModelHolder, metrics: Metrics, seconds: float | None) -> Any:
+def _lifespan(holders: list[ModelHolder], metrics: Metrics, seconds: float | None) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = threading.Event()
-        watcher = None
-        if seconds:
-            watcher = threading.Thread(target=watch, args=(holder, metrics.served, seconds,
-                                                           stop),
-                                       name="recsys-model-watch", daemon=True)
+        watchers = [threading.Thread(target=watch, args=(holder, metrics.served, seconds, stop),
+                                     name="recsys-model-watch", daemon=True)
+                    for holder in (holders if seconds else [])]
+        for watcher in watchers:
             watcher.start()
         # The objects of start-up (modules, the model, the app) live as long as the process:
         # moved out of the collector's generations, they are no longer scanned by every full
@@ -173,7 +190,7 @@ def _lifespan(holder: ModelHolder, metrics: Metrics, seconds: float | None) -> A
         gc.freeze()
         yield
         stop.set()
-        if watcher is not None:
+        for watcher in watchers:
             watcher.join(timeout=5)
 
     return lifespan

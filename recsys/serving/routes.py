@@ -79,7 +79,7 @@ def _json_response(payload: Any, loaded: LoadedModel, status_code: int = 200) ->
                     headers={"X-Model-Version": loaded.version})
 
 
-def _history_for(users: list, history: list | dict | None) -> dict | None:
+def history_for(users: list, history: list | dict | None) -> dict | None:
     """The request's history keyed by the requested user ids.
 
     JSON object keys are always strings, so ``{"42": [...]}`` is matched to the requested
@@ -168,13 +168,13 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
     async def similar_items(request: Request) -> Response:
         body = await read_body(request, SimilarBody)
         return await ranked("similar", 1 if body.items is None else len(body.items), body.k,
-                            _similar_items, body)
+                            similar_answer, body)
 
     @app.post("/basket", response_model=BasketAnswer, responses=errors,
               openapi_extra=documented_body(BasketBody))
     async def basket(request: Request) -> Response:
         body = await read_body(request, BasketBody)
-        return await ranked("basket", 1, body.k, _basket, body)
+        return await ranked("basket", 1, body.k, basket_answer, body)
 
 
 def over_limit(n_queries: int, k: int, body: Any, max_results: int) -> Response | None:
@@ -202,11 +202,11 @@ def _diversify(options: Any) -> Diversify | None:
                      fetch=options.fetch)
 
 
-def recommend_answers(body: Any, model: Recommender, users: list,
+def recommend_answers(body: Any, model: Recommender, users: list, history: dict | None,
                       name: str | None = None) -> list[dict]:
-    """The answer of ``model`` for ``users`` (of the request ``body``), one object per user
-    answered; ``name``, the answering model's, is added to each when given."""
-    history = _history_for(users, body.history)
+    """The answer of ``model`` for ``users`` (of the request ``body``, with their ``history``
+    keyed by user), one object per user answered; ``name``, the answering model's, is added
+    to each when given."""
     recs = model.recommend(
         users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
         exclude=body.exclude, history=history, on_unknown=body.on_unknown,
@@ -250,13 +250,13 @@ def _explain(model: Recommender, user: Any, items: list[dict], source: str,
 
 def _recommend(body: Any, loaded: LoadedModel) -> Response:
     users = [body.user] if body.users is None else body.users
-    results = recommend_answers(body, loaded.model, users)
+    results = recommend_answers(body, loaded.model, users, history_for(users, body.history))
     if body.users is not None:
         return _json_response({"results": results}, loaded)
     return _json_response(results[0] if results else {"user": body.user, "items": []}, loaded)
 
 
-def _similar_items(body: Any, loaded: LoadedModel) -> Response:
+def similar_answer(body: Any, loaded: LoadedModel) -> Response:
     items = [body.item] if body.items is None else body.items
     recs = loaded.model.similar_items(items, k=body.k, candidates=body.candidates,
                                       exclude=body.exclude, on_unknown=body.on_unknown,
@@ -267,7 +267,7 @@ def _similar_items(body: Any, loaded: LoadedModel) -> Response:
     return _json_response(results[0] if results else {"item": body.item, "items": []}, loaded)
 
 
-def _basket(body: Any, loaded: LoadedModel) -> Response:
+def basket_answer(body: Any, loaded: LoadedModel) -> Response:
     recs = loaded.model.recommend_for_basket(body.items, k=body.k, items=body.candidates,
                                              exclude=body.exclude, strict=body.strict,
                                              where=body.where)
