@@ -70,8 +70,9 @@ def request_models(max_k: int, max_list: int) -> dict[str, type[BaseModel]]:
         strict: bool = False
         where: Where | None = None
         diversify: DiversifyOptions | None = None
-        explain: bool = Field(False, description='add "because" to each item: the history '
-                                                 "items (or other parts) its score comes from")
+        explain: Annotated[bool, Field(strict=True)] = Field(
+            False, description='add "because" to each item: the history items (or other '
+                               "parts) its score comes from")
         model: ModelName | None = None
 
         @model_validator(mode="after")
