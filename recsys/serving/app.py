@@ -42,6 +42,7 @@ from typing import Any
 
 try:
     from fastapi import FastAPI
+    from prometheus_client import Counter
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError('the HTTP service needs the "serve" extra: '
                       'pip install "recsys-lab[serve]"') from exc
@@ -50,6 +51,7 @@ from recsys.errors import ConfigError
 from recsys.serving import routes
 from recsys.serving.arms import DEFAULT_SALT, Arms, add_arm_routes
 from recsys.serving.docs import add_docs
+from recsys.serving.impressions import ImpressionLog
 from recsys.serving.gate import Gate, Metrics
 from recsys.serving.item_routes import add_item_routes
 from recsys.serving.schemas import item_rule_models, request_models
@@ -86,6 +88,7 @@ def create_app(
     max_set: int = 1_000_000,
     split: Mapping[str, float] | None = None,
     split_salt: str = DEFAULT_SALT,
+    impressions: str | os.PathLike | None = None,
 ) -> FastAPI:
     """The HTTP service for the model saved in ``model_dir``.
 
@@ -127,6 +130,9 @@ def create_app(
         With several models: each one's share of the users (default: equal shares).
     split_salt : str
         Key of the hash that assigns users to models; a new salt reshuffles them.
+    impressions : str or PathLike, optional
+        Append what ``/recommend`` shows to whom, by which model, to this JSON-lines file
+        (see :mod:`recsys.serving.impressions`).
 
     Returns
     -------
@@ -150,19 +156,24 @@ def create_app(
     root = routes.models_root(models_root, holder.home)
     metrics = Metrics()
     metrics.served(holder.current)
+    log = None
+    if impressions is not None:
+        dropped = Counter("recsys_impressions_dropped", "Impressions not logged: the writer "
+                          "could not keep up", registry=metrics.registry)
+        log = ImpressionLog(impressions, on_drop=dropped.inc)
     app = FastAPI(title="recsys", summary="Recommendations over HTTP", docs_url=None,
                   redoc_url=None, lifespan=_lifespan(list(holders.values()), metrics,
-                                                     watch_seconds))
+                                                     watch_seconds, log))
     app.state.holder = holder
     app.state.metrics = metrics
     schemas = request_models(max_k, max_list)
     if isinstance(model_dir, Mapping):
         arms = Arms(holders, split or dict.fromkeys(holders, 1.0), split_salt)
         app.state.arms = arms
-        add_arm_routes(app, arms, metrics, schemas, max_results, root)
+        add_arm_routes(app, arms, metrics, schemas, max_results, root, log)
     else:
         example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
-        routes.add_ranking_routes(app, holder, schemas, max_results, example_user)
+        routes.add_ranking_routes(app, holder, schemas, max_results, example_user, log)
         routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
                                 watch_seconds)
     add_item_routes(app, lambda: [h.current.model for h in holders.values()],
@@ -174,7 +185,8 @@ def create_app(
     return app
 
 
-def _lifespan(holders: list[ModelHolder], metrics: Metrics, seconds: float | None) -> Any:
+def _lifespan(holders: list[ModelHolder], metrics: Metrics, seconds: float | None,
+              log: ImpressionLog | None) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = threading.Event()
@@ -192,5 +204,7 @@ def _lifespan(holders: list[ModelHolder], metrics: Metrics, seconds: float | Non
         stop.set()
         for watcher in watchers:
             watcher.join(timeout=5)
+        if log is not None:
+            log.close()
 
     return lifespan

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from recsys.errors import ConfigError, RecsysError
 from recsys.serving import routes
 from recsys.serving.gate import LATENCY_BUCKETS, Metrics, error
+from recsys.serving.impressions import ImpressionLog
 from recsys.serving.schemas import (
     BasketAnswer,
     Health,
@@ -150,8 +151,9 @@ class ArmMetrics:
 
 def add_arm_routes(app: FastAPI, arms: Arms, metrics: Metrics,
                    schemas: dict[str, type[BaseModel]], max_results: int,
-                   root: Path | None) -> None:
-    """The endpoints of a service of several models."""
+                   root: Path | None, impressions: ImpressionLog | None = None) -> None:
+    """The endpoints of a service of several models (``/recommend`` answers go to the
+    ``impressions`` log when there is one)."""
     RecommendBody, SimilarBody, BasketBody = (schemas[name] for name in
                                               ("recommend", "similar", "basket"))
     arm_metrics = ArmMetrics(metrics, arms)
@@ -188,6 +190,8 @@ def add_arm_routes(app: FastAPI, arms: Arms, metrics: Metrics,
                 by_user[answer["user"]] = answer
             versions[name] = loaded.version
         results = [by_user[u] for u in users if u in by_user]
+        if impressions is not None:
+            impressions.record(results)
         if body.users is not None:
             payload: Any = {"results": results}
         else:

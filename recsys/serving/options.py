@@ -4,6 +4,7 @@ importing the "serve" extra)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from recsys.errors import ConfigError
@@ -28,6 +29,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve several models (A/B test): repeat per model")
     parser.add_argument("--split", default=None, metavar="NAME:SHARE,...",
                         help="share of users per model, e.g. a:90,b:10 (default: equal)")
+    parser.add_argument("--impressions", default=None, metavar="FILE",
+                        help="append what /recommend shows to whom (and by which model) to "
+                             "this JSON-lines file")
     parser.add_argument("--split-salt", default=None,
                         help="key of the hash assigning users to models (a new salt "
                              "reshuffles them; default: recsys)")
@@ -70,6 +74,8 @@ def serve_settings(args: argparse.Namespace) -> dict[str, Any]:
         settings["split"] = parse_split(args.split)
     if args.split_salt is not None:
         settings["split_salt"] = args.split_salt
+    if args.impressions is not None:
+        settings["impressions"] = str(Path(args.impressions).absolute())
     if args.models_root is not None:
         settings["models_root"] = args.models_root
     for flag, _, default, _ in LIMITS:

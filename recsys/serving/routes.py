@@ -5,6 +5,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from recsys.models.base import Recommendations, Recommender, Source
 from recsys.models.diversify import Diversify
 from recsys.ranking import PAD
 from recsys.serving.gate import Metrics, error
+from recsys.serving.impressions import ImpressionLog
 from recsys.serving.schemas import (
     BasketAnswer,
     Health,
@@ -132,8 +134,10 @@ async def read_body(request: Request, schema: type[BaseModel]) -> Any:
 
 
 def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, type[BaseModel]],
-                       max_results: int, example_user: Any) -> None:
-    """``POST /recommend``, ``/similar-items`` and ``/basket``.
+                       max_results: int, example_user: Any,
+                       impressions: ImpressionLog | None = None) -> None:
+    """``POST /recommend``, ``/similar-items`` and ``/basket`` (``/recommend`` answers go to
+    the ``impressions`` log when there is one).
 
     Ranking runs on the event loop only when the served model's measured one-query time
     says the whole request takes under a millisecond; anything slower runs in the thread
@@ -142,6 +146,8 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
     RecommendBody, SimilarBody, BasketBody = (schemas[name] for name in
                                               ("recommend", "similar", "basket"))
     errors = error_responses(401, 403, 404, 408, 413, 422)
+    rank_users = _recommend if impressions is None else partial(_recommend,
+                                                                impressions=impressions)
 
     async def ranked(call: str, n_queries: int, k: int,
                      rank: Callable[[Any, LoadedModel], Response], body: Any) -> Response:
@@ -161,7 +167,7 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
     async def recommend(request: Request) -> Response:
         body = await read_body(request, RecommendBody)
         return await ranked("recommend", 1 if body.users is None else len(body.users), body.k,
-                            _recommend, body)
+                            rank_users, body)
 
     @app.post("/similar-items", response_model=ItemAnswer | Results, responses=errors,
               openapi_extra=documented_body(SimilarBody))
@@ -248,9 +254,12 @@ def _explain(model: Recommender, user: Any, items: list[dict], source: str,
                                          parts["share"].tolist(), strict=True)]
 
 
-def _recommend(body: Any, loaded: LoadedModel) -> Response:
+def _recommend(body: Any, loaded: LoadedModel,
+               impressions: ImpressionLog | None = None) -> Response:
     users = [body.user] if body.users is None else body.users
     results = recommend_answers(body, loaded.model, users, history_for(users, body.history))
+    if impressions is not None:
+        impressions.record(results)
     if body.users is not None:
         return _json_response({"results": results}, loaded)
     return _json_response(results[0] if results else {"user": body.user, "items": []}, loaded)
