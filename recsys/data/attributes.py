@@ -341,13 +341,13 @@ def _typed_values(current: pd.Series | None, column: str, positions: list[int],
             odd = next(p for p, v in present if _json_kind(v) != _json_kind(present[0][1]))
             raise ColumnError(f"rows[{odd}].{_name(column)}: a new attribute takes one type; "
                               f"its values mix {sorted(str(k) for k in kinds)}")
-        dtype = {"bool": "boolean", "int": "Int64", "float": "float64",
-                 "str": object}.get(next(iter(kinds), "float"), object)
+        first = next(iter(kinds), None) or "float"  # no value given: a float column
+        dtype = {"bool": "boolean", "int": "Int64", "float": "float64"}.get(first, object)
         probe = pd.Series([], dtype=dtype, name=column)
     else:
         probe = current
     kind = probe.dtype.kind if not isinstance(probe.dtype, pd.CategoricalDtype) else "O"
-    checked = []
+    checked: list[Any] = []
     for p, v in zip(positions, values, strict=True):
         where = f"rows[{p}].{_name(column)}"
         if v is None:

@@ -143,6 +143,7 @@ def compare_online(
                          "users": len(values)})
     table = ComparisonTable(rows, columns=COLUMNS)
     table.attrs["baseline"] = baseline
+    table.attrs["test"] = "Welch t-test, independent groups"
     return table
 
 

@@ -11,10 +11,10 @@ Under ``item_rules`` in the manifest::
 Each attribute is one column aligned to the model's items: ``values`` a plain array of
 ``n_items`` (bool, int64, float64, unicode text, or int64 time since the epoch for
 datetimes, with the time zone in ``"tz"`` and the resolution in ``"unit"``), ``missing`` a
-boolean array marking the missing values. Each named set is a boolean mask over the items. Files are named by position
-(``attr.0.values.npy``, ``set.0.npy``): names may be any text. Every file is checksummed and
-checked on loading like the learned arrays; a tampered table is refused before the model is
-handed out.
+boolean array marking the missing values. Each named set is a boolean mask over the items.
+Files are named by position (``attr.0.values.npy``, ``set.0.npy``): names may be any text.
+Every file is checksummed and checked on loading like the learned arrays; a tampered table is
+refused before the model is handed out.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def write_item_rules(model: Recommender, directory: Path,
         return None
     name = type(model).__name__
     columns = []
-    for i, column in enumerate([] if attributes is None else attributes.columns):
+    attributes = pd.DataFrame() if attributes is None else attributes
+    for i, column in enumerate(attributes.columns):
         where = f"{name} item attribute {column!r}"
         if not isinstance(column, str):
             raise DataError(f"{where}: attribute names must be strings to be saved")

@@ -51,8 +51,8 @@ from recsys.errors import ConfigError
 from recsys.serving import routes
 from recsys.serving.arms import DEFAULT_SALT, Arms, add_arm_routes
 from recsys.serving.docs import add_docs
-from recsys.serving.impressions import ImpressionLog
 from recsys.serving.gate import Gate, Metrics
+from recsys.serving.impressions import ImpressionLog
 from recsys.serving.item_routes import add_item_routes
 from recsys.serving.schemas import item_rule_models, request_models
 from recsys.serving.served import ModelHolder, watch

@@ -225,14 +225,18 @@ def add_arm_routes(app: FastAPI, arms: Arms, metrics: Metrics,
         body = await routes.read_body(request, SimilarBody)
         queries = 1 if body.items is None else len(body.items)
         too_many = routes.over_limit(queries, body.k, body, max_results)
-        return too_many or await run_in_threadpool(one_model(routes.similar_answer), body)
+        if too_many is not None:
+            return too_many
+        return await run_in_threadpool(one_model(routes.similar_answer), body)
 
     @app.post("/basket", response_model=BasketAnswer, responses=errors,
               openapi_extra=documented_body(BasketBody))
     async def basket(request: Request) -> Response:
         body = await routes.read_body(request, BasketBody)
         too_many = routes.over_limit(1, body.k, body, max_results)
-        return too_many or await run_in_threadpool(one_model(routes.basket_answer), body)
+        if too_many is not None:
+            return too_many
+        return await run_in_threadpool(one_model(routes.basket_answer), body)
 
     @app.get("/health", response_model=Health)
     async def health() -> dict:

@@ -47,10 +47,11 @@ def add_item_routes(app: FastAPI, models: Callable[[], list[Recommender]],
         refused = single_process()
         if refused is not None:
             return refused
+        given: Any = body  # a schema built at run time: its fields are unknown to mypy
         with lock:
             served = models()
-            tables = [updated_attributes(model.__dict__.get("_item_table"), body.rows,
-                                         replace=body.replace) for model in served]
+            tables = [updated_attributes(model.__dict__.get("_item_table"), given.rows,
+                                         replace=given.replace) for model in served]
             for model, table in zip(served, tables, strict=True):  # all checked: attach
                 model.set_item_attributes(table)
             return _summary(served[0], tables[0].index)
@@ -60,11 +61,12 @@ def add_item_routes(app: FastAPI, models: Callable[[], list[Recommender]],
         refused = single_process()
         if refused is not None:
             return refused
+        ids = as_id_array(getattr(body, "items"))  # noqa: B009 (a schema built at run time)
         with lock:
             served = models()
             for model in served:
-                model.item_sets[name] = as_id_array(body.items)
-            return _summary(served[0], as_id_array(body.items))
+                model.item_sets[name] = ids
+            return _summary(served[0], ids)
 
     @app.delete("/item-sets/{name}", response_model=RulesAnswer,
                 responses=error_responses(401, 403, 404, 409))

@@ -217,7 +217,7 @@ def recommend_answers(body: Any, model: Recommender, users: list, history: dict 
         users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
         exclude=body.exclude, history=history, on_unknown=body.on_unknown,
         strict=body.strict, where=body.where, diversify=_diversify(body.diversify))
-    sources = [SOURCES[code] for code in recs.sources.tolist()]
+    sources = [SOURCES[code] for code in np.asarray(recs.sources).tolist()]
     results = []
     for (key, items), source in zip(_ranked_lists(recs), sources, strict=True):
         answer = {"user": key} if name is None else {"user": key, "model": name}
