@@ -286,7 +286,7 @@ def updated_attributes(table: pd.DataFrame | None, rows: list[Mapping[str, Any]]
     >>> updated_attributes(table, [{"item": "a", "price": "cheap"}])
     Traceback (most recent call last):
     ...
-    recsys.errors.ColumnError: "rows[0].price: 'price' is numeric; got 'cheap'"
+    recsys.errors.ColumnError: rows[0].price: 'price' is numeric; got 'cheap'
     """
     table = pd.DataFrame() if table is None or replace else table
     ids: list[Any] = []

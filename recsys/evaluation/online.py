@@ -100,12 +100,12 @@ def compare_online(
     --------
     >>> shown = pd.DataFrame({"time": [0.0, 0.0, 0.0, 0.0], "user": ["u1", "u2", "u3", "u4"],
     ...                       "model": ["a", "a", "b", "b"],
-    ...                       "items": [["x", "y"], ["y", "x"], ["z", "x"], ["z", "y"]]})
-    >>> clicks = pd.DataFrame({"user": ["u1", "u2", "u3"], "item": ["x", "x", "x"],
-    ...                        "time": [5.0, 5.0, 5.0]})
+    ...                       "items": [["x", "y"], ["y", "z"], ["x", "y"], ["x", "z"]]})
+    >>> clicks = pd.DataFrame({"user": ["u1", "u3", "u3", "u4"], "item": ["x", "x", "y", "x"],
+    ...                        "time": [5.0, 5.0, 6.0, 5.0]})
     >>> table = compare_online(shown, clicks, k=2, metrics=["precision"], n_bootstrap=10)
     >>> table[["model", "mean", "users"]].values.tolist()
-    [['a', 0.5, 2], ['b', 0.25, 2]]
+    [['a', 0.25, 2], ['b', 0.75, 2]]
     """
     shown = read_impressions(impressions) if not isinstance(impressions, pd.DataFrame) \
         else impressions

@@ -147,7 +147,7 @@ def create_app(
     >>> client = TestClient(create_app(path, api_key="secret"))
     >>> client.post("/recommend", json={"user": "u1", "k": 1},
     ...             headers={"X-API-Key": "secret"}).json()
-    {'user': 'u1', 'items': [{'item': 'b', 'score': 1.0}]}
+    {'user': 'u1', 'source': 'model', 'items': [{'item': 'b', 'score': 1.0}]}
     """
     api_key = read_api_key(api_key)
     directories = dict(model_dir) if isinstance(model_dir, Mapping) else {"": model_dir}
