@@ -316,8 +316,7 @@ def updated_attributes(table: pd.DataFrame | None, rows: list[Mapping[str, Any]]
         current = out[column] if column in out.columns else None
         typed = _typed_values(current, column, positions, values)
         if current is None:
-            out[column] = pd.Series(pd.NA if typed.dtype.kind != "M" else pd.NaT,
-                                    index=out.index, dtype=typed.dtype)
+            out[column] = pd.Series(index=out.index, dtype=typed.dtype)  # all missing
         out.loc[given[positions], column] = typed.to_numpy()
     return out
 
