@@ -170,7 +170,7 @@ def create_app(
     if isinstance(model_dir, Mapping):
         arms = Arms(holders, split or dict.fromkeys(holders, 1.0), split_salt)
         app.state.arms = arms
-        add_arm_routes(app, arms, metrics, schemas, max_results, root, log)
+        add_arm_routes(app, arms, metrics, schemas, max_results, root, log, workers)
     else:
         example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
         routes.add_ranking_routes(app, holder, schemas, max_results, example_user, log)

@@ -151,7 +151,8 @@ class ArmMetrics:
 
 def add_arm_routes(app: FastAPI, arms: Arms, metrics: Metrics,
                    schemas: dict[str, type[BaseModel]], max_results: int,
-                   root: Path | None, impressions: ImpressionLog | None = None) -> None:
+                   root: Path | None, impressions: ImpressionLog | None = None,
+                   workers: int = 1) -> None:
     """The endpoints of a service of several models (``/recommend`` answers go to the
     ``impressions`` log when there is one)."""
     RecommendBody, SimilarBody, BasketBody = (schemas[name] for name in
@@ -248,10 +249,14 @@ def add_arm_routes(app: FastAPI, arms: Arms, metrics: Metrics,
                 "models": {name: holder.current.describe(root)
                            for name, holder in arms.holders.items()}}
 
-    @app.post("/reload", responses=error_responses(401, 403, 422))
+    @app.post("/reload", responses=error_responses(401, 403, 409, 422))
     def reload() -> Any:
         """Reload every model from its directory, in turn (one that cannot be loaded keeps
         its previous model, and the answer says which)."""
+        if workers > 1:
+            return error(409, f"this service runs {workers} worker processes and a request "
+                              "reaches only one of them: save the new models over the served "
+                              "directories instead (every worker reloads them)")
         try:
             loaded: dict[str, LoadedModel] = {name: holder.reload()
                                               for name, holder in arms.holders.items()}
