@@ -17,6 +17,7 @@ from recsys.evaluation import (
     EvaluationResult,
     auto,
     compare,
+    compare_online,
     cross_validate,
     evaluate,
     evaluate_stream,
@@ -60,7 +61,6 @@ __all__ = [
     "ALS", "AssociationRules", "AutoResult", "BPR", "ContentBased", "Diversify", "Hybrid", "LMF",
     "EASE", "Dataset", "EvaluationResult", "Features", "IdIndex", "Interactions", "ItemKNN",
     "LightFM", "Popularity", "RP3beta", "Recommendations", "Recommender", "SessionKNN",
-    "__version__", "auto", "compare", "cross_validate", "datasets", "evaluate", "evaluate_stream",
-    "fit_weights",
-    "load", "save", "split", "tune",
+    "__version__", "auto", "compare", "compare_online", "cross_validate", "datasets", "evaluate",
+    "evaluate_stream", "fit_weights", "load", "save", "split", "tune",
 ]

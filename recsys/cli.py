@@ -1,4 +1,5 @@
-"""The ``recsys`` command: ``demo``, ``info``, ``evaluate``, ``serve`` and ``retrain``."""
+"""The ``recsys`` command: ``demo``, ``info``, ``evaluate``, ``serve``, ``recommend`` and
+``retrain``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from recsys.models import (
     RP3beta,
 )
 from recsys.models.lightfm import lightfm_available
-from recsys.serving.options import add_serve_arguments, serve_settings
+from recsys.serving.options import add_serve_arguments, model_dirs, serve_settings
 
 # Every family with its defaults; each is fitted on the training Dataset (features included).
 DEMO_MODELS: dict[str, Callable[[], Recommender]] = {
@@ -206,6 +207,42 @@ def run_info(name_or_path: str, plot: Path | None) -> pd.Series:
     return stats
 
 
+def read_users(path: Path) -> list:
+    """User ids from a CSV: its ``user`` column, else its first column (numbers stay
+    numbers, as in the model's ids)."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeError) as exc:
+        raise RecsysError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    if frame.columns.empty:
+        raise DataError(f"{path} has no column of user ids")
+    column = "user" if "user" in frame.columns else frame.columns[0]
+    return frame[column].dropna().tolist()
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``recsys recommend``: load the model, rank the users in chunks, write the file."""
+    import json
+
+    from recsys.serving.export import export_recommendations
+    from recsys.serving.persistence import load
+
+    where = None
+    if args.where is not None:
+        try:
+            where = json.loads(args.where)
+        except ValueError as exc:
+            raise RecsysError(f"--where is not JSON: {exc}") from None
+    model = load(args.model_dir)
+    users = None if args.all else read_users(args.users)
+    rows = export_recommendations(model, args.output, users, k=args.k, where=where,
+                                  exclude_seen=not args.include_seen,
+                                  chunk_users=args.chunk_users,
+                                  show_progress=sys.stderr.isatty())
+    print(f"{rows:,} rows written to {args.output}")
+    return rows
+
+
 def _plots():
     """The plotting module; matplotlib is the optional "report" extra."""
     try:
@@ -243,6 +280,22 @@ def _parser() -> argparse.ArgumentParser:
                          help="the service's event log (recsys serve --events-log)")
     retrain.add_argument("--output", required=True, type=Path, metavar="NEW_DIR",
                          help="the new model directory")
+    batch = commands.add_parser(
+        "recommend", help="write recommendations for many users to a Parquet or CSV file")
+    batch.add_argument("model_dir", help="a directory written by recsys.save")
+    who = batch.add_mutually_exclusive_group(required=True)
+    who.add_argument("--users", type=Path, help="a CSV of user ids (a 'user' column, or the "
+                                                "first column)")
+    who.add_argument("--all", action="store_true", help="every user the model knows")
+    batch.add_argument("--k", type=int, default=10)
+    batch.add_argument("--where", default=None, metavar="JSON",
+                       help='a filter over item attributes, e.g. \'{"in_stock": true}\'')
+    batch.add_argument("--output", type=Path, required=True,
+                       help="recs.parquet or recs.csv (columns user, rank, item, score)")
+    batch.add_argument("--chunk-users", type=int, default=10_000,
+                       help="users ranked and written per step (bounds memory)")
+    batch.add_argument("--include-seen", action="store_true",
+                       help="also recommend items the user already interacted with")
     experiment = commands.add_parser(
         "evaluate", help="run an experiment file: fit, evaluate, compare, write a report",
         description="Exit status: 0 every model ran; 1 a model failed (the ones after it are "
@@ -270,7 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             from recsys.serving.server import serve  # needs the "serve" extra: imported on use
 
-            serve(args.model_dir, **serve_settings(args))
+            serve(model_dirs(args), **serve_settings(args))
+        elif args.command == "recommend":
+            run_export(args)
         elif args.command == "retrain":
             from recsys.serving.retrain import retrain as run_retrain
 

@@ -249,3 +249,138 @@ class ItemSets(MutableMapping):
     def masks(self) -> dict[str, np.ndarray]:
         """Boolean masks over the items, by set name."""
         return self._masks
+
+
+def updated_attributes(table: pd.DataFrame | None, rows: list[Mapping[str, Any]], *,
+                       key: str = "item", replace: bool = False) -> pd.DataFrame:
+    """``table`` with ``rows`` written over it: what a partial update from JSON makes of it.
+
+    Each row names its item under ``key`` and gives new values of some attributes (a key left
+    out leaves that value as it was; None makes it missing). Values must fit their column:
+    booleans, numbers, text, or timestamps as text for a datetime column; a new column takes
+    the type of its values. Items and columns not in ``table`` are added. Nothing is changed
+    when any value is wrong: the error names the row and the column.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or None
+        The current attributes, indexed by item id.
+    rows : list of mappings
+    key : str
+        The field of each row holding the item id.
+    replace : bool
+        Start from an empty table (the rows are the whole new table).
+
+    Raises
+    ------
+    ColumnError
+        A row without its item, an item given twice, a reserved or unknown-type column, or a
+        value that does not fit its column.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"in_stock": [True, True], "price": [5.0, 7.0]}, index=["a", "b"])
+    >>> updated_attributes(table, [{"item": "b", "in_stock": False},
+    ...                            {"item": "c", "price": 3}]).to_dict("list")
+    {'in_stock': [True, False, None], 'price': [5.0, 7.0, 3.0]}
+    >>> updated_attributes(table, [{"item": "a", "price": "cheap"}])
+    Traceback (most recent call last):
+    ...
+    recsys.errors.ColumnError: rows[0].price: 'price' is numeric; got 'cheap'
+    """
+    table = pd.DataFrame() if table is None or replace else table
+    ids: list[Any] = []
+    columns: dict[str, tuple[list[int], list[Any]]] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or key not in row:
+            raise ColumnError(f"rows[{i}]: each row names its item under {key!r}")
+        ids.append(row[key])
+        for column, value in row.items():
+            if column == key:
+                continue
+            if not isinstance(column, str) or column in LOGICAL or column == SET or not column:
+                raise ColumnError(f"rows[{i}].{_name(column)}: not a valid attribute name "
+                                  "(and, or, not, set are reserved)")
+            positions, values = columns.setdefault(column, ([], []))
+            positions.append(i)
+            values.append(value)
+    given = pd.Index(ids, dtype=object)
+    if given.has_duplicates:
+        raise ColumnError(f"rows: item {_short(given[given.duplicated()][0])} is given twice")
+    index = table.index.append(given.difference(table.index, sort=False)) \
+        if len(table.index) else given
+    out = pd.DataFrame(index=pd.Index(index, dtype=object))
+    for column in table.columns:
+        out[column] = _nullable(table[column]).reindex(out.index)
+    for column, (positions, values) in columns.items():
+        current = out[column] if column in out.columns else None
+        typed = _typed_values(current, column, positions, values)
+        if current is None:
+            out[column] = pd.Series(index=out.index, dtype=typed.dtype)  # all missing
+        out.loc[given[positions], column] = typed.to_numpy()
+    return out
+
+
+def _nullable(series: pd.Series) -> pd.Series:
+    """A column that keeps its type when rows are added (missing values for them)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("boolean")
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype("Int64")
+    return series
+
+
+def _typed_values(current: pd.Series | None, column: str, positions: list[int],
+                  values: list[Any]) -> pd.Series:
+    """The values given for ``column`` as a series of its type, each checked."""
+    present = [(p, v) for p, v in zip(positions, values, strict=True) if v is not None]
+    if current is None:
+        kinds = {_json_kind(v) for _, v in present}
+        if len(kinds) > 1 or None in kinds:
+            odd = next(p for p, v in present if _json_kind(v) != _json_kind(present[0][1]))
+            raise ColumnError(f"rows[{odd}].{_name(column)}: a new attribute takes one type; "
+                              f"its values mix {sorted(str(k) for k in kinds)}")
+        first = next(iter(kinds), None) or "float"  # no value given: a float column
+        dtype = {"bool": "boolean", "int": "Int64", "float": "float64"}.get(first, object)
+        probe = pd.Series([], dtype=dtype, name=column)
+    else:
+        probe = current
+    kind = probe.dtype.kind if not isinstance(probe.dtype, pd.CategoricalDtype) else "O"
+    checked: list[Any] = []
+    for p, v in zip(positions, values, strict=True):
+        where = f"rows[{p}].{_name(column)}"
+        if v is None:
+            checked.append(None)
+            continue
+        try:
+            value = _operand(probe, v, where)
+        except FilterError as exc:
+            raise ColumnError(str(exc)) from None
+        if kind == "M":
+            value = _in_zone(value, getattr(probe.dtype, "tz", None), where)
+        elif kind in "iu" and isinstance(value, float) and not value.is_integer():
+            raise ColumnError(f"{where}: {column!r} holds integers; got {value!r}")
+        checked.append(value)
+    return pd.Series(checked, dtype=probe.dtype if kind != "O" else object)
+
+
+def _json_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return None
+
+
+def _in_zone(value: pd.Timestamp, tz: Any, where: str) -> pd.Timestamp:
+    """A timestamp given for a datetime column, in the column's time zone."""
+    if tz is None:
+        if value.tz is not None:
+            raise ColumnError(f"{where}: the column holds times without a time zone; got "
+                              f"{value.isoformat()}")
+        return value
+    return value.tz_localize(tz) if value.tz is None else value.tz_convert(tz)

@@ -148,5 +148,6 @@ def format_comparison(table: pd.DataFrame) -> str:
         index="model", columns="metric", values="cell")
     wide = wide.loc[list(dict.fromkeys(table["model"]))]
     baseline = table.attrs.get("baseline", "")
-    note = f"\n* significantly different from baseline {baseline!r} (Holm-adjusted paired t-test)"
+    test = table.attrs.get("test", "paired t-test")
+    note = f"\n* significantly different from baseline {baseline!r} (Holm-adjusted {test})"
     return wide.to_string() + note

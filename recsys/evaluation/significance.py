@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = ["bootstrap_ci", "holm", "paired_tests"]
+__all__ = ["bootstrap_ci", "holm", "paired_tests", "unpaired_tests"]
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, level: float = 0.95,
@@ -89,3 +89,36 @@ def paired_tests(diff: np.ndarray) -> tuple[float, float, float]:
     p_t = float(stats.ttest_1samp(diff, 0.0).pvalue) if spread > 0 else 0.0
     p_w = float(stats.wilcoxon(diff, zero_method="wilcox").pvalue)
     return p_t, p_w, effect
+
+
+def unpaired_tests(values: np.ndarray, baseline: np.ndarray) -> tuple[float, float, float]:
+    """Tests of two independent groups of per-user values (an online A/B test, where each
+    user saw one model).
+
+    Returns
+    -------
+    p_ttest : float
+        Two-sided p-value of Welch's t-test (unequal variances).
+    p_ranksum : float
+        Two-sided p-value of the Wilcoxon rank-sum (Mann-Whitney U) test.
+    effect_size : float
+        Cohen's d: difference of the means over the pooled standard deviation.
+
+    Two groups of the same constant give ``(1.0, 1.0, 0.0)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p_t, p_u, d = unpaired_tests(rng.normal(1, 1, 200), rng.normal(0, 1, 200))
+    >>> bool(p_t < 1e-6 and p_u < 1e-6), round(d, 1)
+    (True, 1.1)
+    """
+    a, b = np.asarray(values, np.float64), np.asarray(baseline, np.float64)
+    pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
+                     / max(len(a) + len(b) - 2, 1))
+    diff = a.mean() - b.mean()
+    if pooled == 0:
+        return (1.0, 1.0, 0.0) if diff == 0 else (0.0, 0.0, float(np.copysign(np.inf, diff)))
+    p_t = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    p_u = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    return p_t, p_u, float(diff / pooled)

@@ -686,7 +686,8 @@ class Recommender(abc.ABC):
                                        width, exclude_seen)
         if diversify is not None:
             positions, scores = diversify.apply(self, positions, scores, k)
-        return Recommendations(user_ids, positions, scores, self.items_, "user")
+        return Recommendations(user_ids, positions, scores, self.items_, "user",
+                               sources=np.asarray(source, np.int8))
 
     def _list_length(self, k: Any) -> int:
         """``k`` checked, and capped at the number of items: no list can be longer."""

@@ -28,6 +28,10 @@ class Recommendations:
     key_name : str
         Name of the query column in :meth:`to_pandas`: "user", "query_item" (similar items:
         distinct from the result column "item") or "basket".
+    sources : numpy.ndarray of int, optional
+        How each query was ranked (:class:`recsys.models.base.Source` codes: 0 a known user,
+        1 a user folded in from a given history, 2 the fallback ranking); set by
+        ``recommend``.
 
     Examples
     --------
@@ -46,12 +50,14 @@ class Recommendations:
         scores: np.ndarray,
         item_index: IdIndex,
         key_name: str = "user",
+        sources: np.ndarray | None = None,
     ) -> None:
         self.keys = as_id_array(keys)
         self.positions = np.asarray(positions, dtype=np.int64)
         self.scores = np.asarray(scores, dtype=np.float32)
         self.item_index = item_index
         self.key_name = key_name
+        self.sources = sources
 
     @property
     def k(self) -> int:

@@ -20,6 +20,7 @@ from recsys.data.ids import IdIndex
 from recsys.errors import DataError
 from recsys.models.base import Recommender
 from recsys.serving._files import sha256
+from recsys.serving._item_rules import SECTION, entries, write_item_rules
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -167,6 +168,11 @@ def write_model(model: Recommender, directory: Path, extra: dict | None = None) 
     ``extra`` entries join the top-level manifest."""
     name = type(model).__name__
     state = _write_state(model, directory)
+    rules = write_item_rules(model, directory, _write_dense)
+    if rules is not None:
+        for entry in entries(rules):
+            entry["sha256"] = sha256_of(directory / entry["file"])
+        state[SECTION] = rules
     members = members_of(model)
     listed: dict[str, dict] = {}
     for member_name, member in members.items():

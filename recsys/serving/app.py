@@ -9,10 +9,17 @@ Endpoints (JSON in, JSON out; ids keep their JSON type, an integer id stays an i
   answers ``{"results": [<one such object per user>]}``. Also ``exclude_seen``, ``items``
   (allow-list), ``exclude`` (deny-list), ``history`` (items of a user the model has not seen:
   a list for ``user``, an object ``{user id: [items]}`` for ``users``), ``on_unknown`` and
-  ``strict`` (unknown history items: 422 naming them instead of being ignored).
+  ``strict`` (unknown history items: 422 naming them instead of being ignored), ``where``
+  (a filter over item attributes and named sets), ``diversify`` (``{"by": attribute,
+  "lambda": 0.7, "max_per": {"brand": 2}}``) and ``"explain": true`` (a ``because`` list per
+  item). Each user's answer says ``"source": "model"`` or ``"fallback"``.
 - ``POST /similar-items``: ``item`` or ``items``, ``k``, ``candidates``, ``exclude``.
 - ``POST /basket``: ``items`` (the cart) -> complements, ``k``, ``candidates``, ``exclude``,
   ``strict``.
+- ``PUT /items/attributes``: ``{"rows": [{"item": id, "in_stock": false, ...}]}`` updates
+  the item attributes ``where`` filters read, without a refit (``"replace": true``: the rows
+  are the whole table); ``PUT /item-sets/{name}`` ``{"items": [...]}`` and ``DELETE`` manage
+  named item sets (``{"set": name}`` in a filter). See :mod:`.item_routes`.
 - ``POST /reload``: ``{"path": DIR}`` (optional, under the models root) loads a model fully,
   then swaps it in; without a path, reloads the directory given at start-up.
 - ``POST /events``: ``[{"user": .., "item": .., "weight": .., "timestamp": .., "type": ..}]``
@@ -42,16 +49,20 @@ from typing import Any
 
 try:
     from fastapi import FastAPI
+    from prometheus_client import Counter
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError('the HTTP service needs the "serve" extra: '
                       'pip install "recsys-lab[serve]"') from exc
 
 from recsys.errors import ConfigError
 from recsys.serving import routes
+from recsys.serving.arms import DEFAULT_SALT, Arms, add_arm_routes
 from recsys.serving.docs import add_docs
 from recsys.serving.events import EventLog
 from recsys.serving.gate import Gate, Metrics
-from recsys.serving.schemas import request_models
+from recsys.serving.impressions import ImpressionLog
+from recsys.serving.item_routes import add_item_routes
+from recsys.serving.schemas import item_rule_models, request_models
 from recsys.serving.served import ModelHolder, watch
 
 __all__ = ["API_KEY_ENV", "create_app", "read_api_key"]
@@ -73,7 +84,7 @@ def read_api_key(api_key: str | None) -> str | None:
 
 
 def create_app(
-    model_dir: str | os.PathLike,
+    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike],
     api_key: str | None = None,
     *,
     max_list: int = 1000,
@@ -87,13 +98,19 @@ def create_app(
     events_log: str | os.PathLike | None = None,
     event_weights: Mapping[str, float] | None = None,
     max_events: int = 10_000,
+    max_set: int = 1_000_000,
+    split: Mapping[str, float] | None = None,
+    split_salt: str = DEFAULT_SALT,
+    impressions: str | os.PathLike | None = None,
 ) -> FastAPI:
     """The HTTP service for the model saved in ``model_dir``.
 
     Parameters
     ----------
-    model_dir : str or PathLike
+    model_dir : str or PathLike, or dict name -> directory
         A directory written by :func:`recsys.save`; loaded, verified and warmed up here.
+        Several named directories serve several models with a traffic split (see
+        :mod:`recsys.serving.arms`).
     api_key : str, optional
         Required in the ``X-API-Key`` header of every request but ``/health`` and ``/docs``
         (every copy of the header must match). None reads ``RECSYS_API_KEY``; with neither
@@ -129,6 +146,16 @@ def create_app(
         table, other types are refused. None: every type weighs 1.
     max_events : int
         Most events (or items) in one batch.
+    max_set : int
+        Most items of a named item set (``PUT /item-sets/{name}``) and most rows of one
+        ``PUT /items/attributes`` (the body size limit applies too).
+    split : dict name -> share, optional
+        With several models: each one's share of the users (default: equal shares).
+    split_salt : str
+        Key of the hash that assigns users to models; a new salt reshuffles them.
+    impressions : str or PathLike, optional
+        Append what ``/recommend`` shows to whom, by which model, to this JSON-lines file
+        (see :mod:`recsys.serving.impressions`).
 
     Returns
     -------
@@ -143,34 +170,54 @@ def create_app(
     >>> client = TestClient(create_app(path, api_key="secret"))
     >>> client.post("/recommend", json={"user": "u1", "k": 1},
     ...             headers={"X-API-Key": "secret"}).json()
-    {'user': 'u1', 'items': [{'item': 'b', 'score': 1.0}]}
+    {'user': 'u1', 'source': 'model', 'items': [{'item': 'b', 'score': 1.0}]}
     """
     api_key = read_api_key(api_key)
     type_weights = _type_weights(event_weights)
-    log = None
+    directories = dict(model_dir) if isinstance(model_dir, Mapping) else {"": model_dir}
+    event_log = None
     if events_log is not None:
         if workers > 1:
             raise ConfigError("an event log has one writer: serve it with one worker")
-        log = EventLog(events_log)
+        if len(directories) > 1:
+            raise ConfigError("an event log feeds one served model: it cannot be combined "
+                              "with several models (A/B serving)")
+        event_log = EventLog(events_log)
     try:
-        holder = ModelHolder(model_dir, log)
+        holders = {name: ModelHolder(path, event_log) for name, path in directories.items()}
     except BaseException:
-        if log is not None:
-            log.close()
+        if event_log is not None:
+            event_log.close()
         raise
+    holder = next(iter(holders.values()))
     root = routes.models_root(models_root, holder.home)
     metrics = Metrics()
     metrics.served(holder.current)
+    impressions_log = None
+    if impressions is not None:
+        dropped = Counter("recsys_impressions_dropped", "Impressions not logged: the writer "
+                          "could not keep up", registry=metrics.registry)
+        impressions_log = ImpressionLog(impressions, on_drop=dropped.inc)
     app = FastAPI(title="recsys", summary="Recommendations over HTTP", docs_url=None,
-                  redoc_url=None, lifespan=_lifespan(holder, metrics, watch_seconds))
+                  redoc_url=None, lifespan=_lifespan(list(holders.values()), metrics,
+                                                     watch_seconds, impressions_log))
     app.state.holder = holder
     app.state.metrics = metrics
     schemas = request_models(max_k, max_list, max_events)
-    example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
-    routes.add_ranking_routes(app, holder, schemas, max_results, example_user)
+    if isinstance(model_dir, Mapping):
+        arms = Arms(holders, split or dict.fromkeys(holders, 1.0), split_salt)
+        app.state.arms = arms
+        add_arm_routes(app, arms, metrics, schemas, max_results, root, impressions_log,
+                       workers)
+    else:
+        example_user = routes.json_ids(holder.current.model.users_.ids[:1])[0]
+        routes.add_ranking_routes(app, holder, schemas, max_results, example_user,
+                                  impressions_log)
+        routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
+                                watch_seconds)
     routes.add_event_routes(app, holder, schemas, type_weights)
-    routes.add_admin_routes(app, holder, metrics, schemas["reload"], root, workers,
-                            watch_seconds)
+    add_item_routes(app, lambda: [h.current.model for h in holders.values()],
+                    item_rule_models(max_set, max_set), workers)
     routes.add_error_handlers(app)
     add_docs(app)
     app.add_middleware(Gate, metrics=metrics, api_key=api_key, max_body_bytes=max_body_bytes,
@@ -191,15 +238,15 @@ def _type_weights(given: Mapping[str, float] | None) -> dict[str, float] | None:
     return {name: float(weight) for name, weight in weights.items()}
 
 
-def _lifespan(holder: ModelHolder, metrics: Metrics, seconds: float | None) -> Any:
+def _lifespan(holders: list[ModelHolder], metrics: Metrics, seconds: float | None,
+              impressions_log: ImpressionLog | None) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = threading.Event()
-        watcher = None
-        if seconds:
-            watcher = threading.Thread(target=watch, args=(holder, metrics.served, seconds,
-                                                           stop),
-                                       name="recsys-model-watch", daemon=True)
+        watchers = [threading.Thread(target=watch, args=(holder, metrics.served, seconds, stop),
+                                     name="recsys-model-watch", daemon=True)
+                    for holder in (holders if seconds else [])]
+        for watcher in watchers:
             watcher.start()
         # The objects of start-up (modules, the model, the app) live as long as the process:
         # moved out of the collector's generations, they are no longer scanned by every full
@@ -208,9 +255,11 @@ def _lifespan(holder: ModelHolder, metrics: Metrics, seconds: float | None) -> A
         gc.freeze()
         yield
         stop.set()
-        if watcher is not None:
+        for watcher in watchers:
             watcher.join(timeout=5)
-        if holder.log is not None:
-            holder.log.close()
+        for event_log in {holder.log for holder in holders if holder.log is not None}:
+            event_log.close()
+        if impressions_log is not None:
+            impressions_log.close()
 
     return lifespan

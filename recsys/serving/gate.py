@@ -17,7 +17,7 @@ API_KEY_HEADER = b"x-api-key"
 OPEN_PATHS = frozenset({"/health", "/docs", "/openapi.json"})
 OPEN_PREFIXES = ("/docs/",)
 ENDPOINTS = ("/health", "/model", "/recommend", "/similar-items", "/basket", "/reload",
-             "/metrics", "/events", "/items")
+             "/metrics", "/events", "/items", "/items/attributes")
 # Request latencies of a ranking service live between a fraction of a millisecond and a
 # second; prometheus-client's default buckets start at 5 ms and would hide the fast path.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,

@@ -9,6 +9,8 @@ Layout of a saved model::
       item_factors_.npy    dense learned arrays
       similarity_.npz      sparse learned matrices, scipy's npz
       derived.hnsw_graph.npy  derived state kept because it is slow to rebuild (optional)
+      attr.0.values.npy    item attributes and named item sets, when the model has any
+      set.0.npy            (see :mod:`recsys.serving._item_rules`)
 
 What is saved is generic: every public attribute ending in ``_`` (scikit-learn's mark of
 learned state). A family whose state needs rebuilding after loading (an ANN index, a backend
@@ -53,6 +55,7 @@ from recsys.models._state import expect
 from recsys.models.base import Recommender, registered_models
 from recsys.serving import _rename
 from recsys.serving._files import ModelDir, read_entry, sha256
+from recsys.serving._item_rules import SECTION, read_item_rules
 from recsys.serving._write import (
     DERIVED_PREFIX,
     FORMAT_VERSION,
@@ -250,6 +253,7 @@ def _load_dir(directory: ModelDir) -> tuple[Recommender, dict]:
         model._restore(derived)
     except (ValueError, TypeError, IndexError) as exc:
         raise ModelFileError(f"{where}: the derived state cannot be restored: {exc}") from None
+    read_item_rules(directory, manifest.get(SECTION), model, where)
     return model, manifest
 
 

@@ -6,10 +6,12 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -17,10 +19,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from recsys.data.ids import as_id_array
 from recsys.errors import ConfigError, RecsysError, UnknownIdError
-from recsys.models.base import Recommendations
+from recsys.models.base import Recommendations, Recommender, Source
+from recsys.models.diversify import Diversify
 from recsys.ranking import PAD
 from recsys.serving.gate import Metrics, error
+from recsys.serving.impressions import ImpressionLog
 from recsys.serving.schemas import (
     Appended,
     BasketAnswer,
@@ -40,6 +45,12 @@ logger = logging.getLogger("recsys")
 # SHOWN_IDS of them: a request may carry megabytes of id.
 ID_CHARS = 64
 SHOWN_IDS = 5
+# "source" of an answer by recsys.models.base.Source code: known and folded-in users are
+# ranked by the model, the others by the fallback.
+SOURCES = {int(Source.KNOWN): "model", int(Source.HISTORY): "model",
+           int(Source.FALLBACK): "fallback"}
+# Parts of a score shown per item with "explain": true.
+EXPLAIN_PARTS = 3
 
 
 # --------------------------------------------------------------------------- answers
@@ -72,7 +83,7 @@ def _json_response(payload: Any, loaded: LoadedModel, status_code: int = 200) ->
                     headers={"X-Model-Version": loaded.version})
 
 
-def _history_for(users: list, history: list | dict | None) -> dict | None:
+def history_for(users: list, history: list | dict | None) -> dict | None:
     """The request's history keyed by the requested user ids.
 
     JSON object keys are always strings, so ``{"42": [...]}`` is matched to the requested
@@ -125,8 +136,10 @@ async def read_body(request: Request, schema: type[BaseModel]) -> Any:
 
 
 def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, type[BaseModel]],
-                       max_results: int, example_user: Any) -> None:
-    """``POST /recommend``, ``/similar-items`` and ``/basket``.
+                       max_results: int, example_user: Any,
+                       impressions: ImpressionLog | None = None) -> None:
+    """``POST /recommend``, ``/similar-items`` and ``/basket`` (``/recommend`` answers go to
+    the ``impressions`` log when there is one).
 
     Ranking runs on the event loop only when the served model's measured one-query time
     says the whole request takes under a millisecond; anything slower runs in the thread
@@ -135,14 +148,19 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
     RecommendBody, SimilarBody, BasketBody = (schemas[name] for name in
                                               ("recommend", "similar", "basket"))
     errors = error_responses(401, 403, 404, 408, 413, 422)
+    rank_users = _recommend if impressions is None else partial(_recommend,
+                                                                impressions=impressions)
 
     async def ranked(call: str, n_queries: int, k: int,
                      rank: Callable[[Any, LoadedModel], Response], body: Any) -> Response:
-        if n_queries * k > max_results:
-            return error(422, f"{n_queries} queries x k={k} asks for more than {max_results} "
-                              "results; split the request or lower k")
+        too_many = over_limit(n_queries, k, body, max_results)
+        if too_many is not None:
+            return too_many
+        if body.model is not None:
+            return error(422, "model: this service serves one model; 'model' names one of "
+                              "the models of an A/B service")
         loaded = holder.current  # this request's model, whatever a reload does meanwhile
-        if loaded.inline(call, n_queries):
+        if loaded.inline(call, n_queries) and not extra_work(body):
             return rank(body, loaded)
         return await run_in_threadpool(rank, body, loaded)
 
@@ -151,47 +169,119 @@ def add_ranking_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, typ
     async def recommend(request: Request) -> Response:
         body = await read_body(request, RecommendBody)
         return await ranked("recommend", 1 if body.users is None else len(body.users), body.k,
-                            _recommend, body)
+                            rank_users, body)
 
     @app.post("/similar-items", response_model=ItemAnswer | Results, responses=errors,
               openapi_extra=documented_body(SimilarBody))
     async def similar_items(request: Request) -> Response:
         body = await read_body(request, SimilarBody)
         return await ranked("similar", 1 if body.items is None else len(body.items), body.k,
-                            _similar_items, body)
+                            similar_answer, body)
 
     @app.post("/basket", response_model=BasketAnswer, responses=errors,
               openapi_extra=documented_body(BasketBody))
     async def basket(request: Request) -> Response:
         body = await read_body(request, BasketBody)
-        return await ranked("basket", 1, body.k, _basket, body)
+        return await ranked("basket", 1, body.k, basket_answer, body)
 
 
-def _recommend(body: Any, loaded: LoadedModel) -> Response:
-    users = [body.user] if body.users is None else body.users
-    recs = loaded.model.recommend(
+def over_limit(n_queries: int, k: int, body: Any, max_results: int) -> Response | None:
+    """The 422 answer of a request ranking more than ``max_results`` items (candidates
+    over-fetched for diversify included), else None."""
+    fetch = 1 if getattr(body, "diversify", None) is None else body.diversify.fetch
+    if n_queries * k * fetch <= max_results:
+        return None
+    asked = f"{n_queries} queries x k={k}" + (f" x fetch={fetch}" if fetch > 1 else "")
+    return error(422, f"{asked} asks for more than {max_results} results; split the request "
+                      "or lower k")
+
+
+def extra_work(body: Any) -> bool:
+    """Whether a request does more than rank (a filter to compile, a re-ranking, the
+    explanations): such requests leave the event loop whatever the ranking costs."""
+    return (getattr(body, "where", None) is not None or getattr(body, "explain", False)
+            or getattr(body, "diversify", None) is not None)
+
+
+def _diversify(options: Any) -> Diversify | None:
+    if options is None:
+        return None
+    return Diversify(by=options.by, lambda_=options.lambda_, max_per=options.max_per,
+                     fetch=options.fetch)
+
+
+def recommend_answers(body: Any, model: Recommender, users: list, history: dict | None,
+                      name: str | None = None) -> list[dict]:
+    """The answer of ``model`` for ``users`` (of the request ``body``, with their ``history``
+    keyed by user), one object per user answered; ``name``, the answering model's, is added
+    to each when given."""
+    recs = model.recommend(
         users, k=body.k, exclude_seen=body.exclude_seen, items=body.items,
-        exclude=body.exclude, history=_history_for(users, body.history),
-        on_unknown=body.on_unknown, strict=body.strict)
-    results = [{"user": key, "items": items} for key, items in _ranked_lists(recs)]
+        exclude=body.exclude, history=history, on_unknown=body.on_unknown,
+        strict=body.strict, where=body.where, diversify=_diversify(body.diversify))
+    sources = [SOURCES[code] for code in np.asarray(recs.sources).tolist()]
+    results = []
+    for (key, items), source in zip(_ranked_lists(recs), sources, strict=True):
+        answer = {"user": key} if name is None else {"user": key, "model": name}
+        answer.update(source=source, items=items)
+        if body.explain:
+            _explain(model, key, items, source, history)
+        results.append(answer)
+    return results
+
+
+def _explain(model: Recommender, user: Any, items: list[dict], source: str,
+             history: dict | None) -> None:
+    """Add "because" to each ranked item: its largest parts, with their shares of the score
+    (null for the fallback ranking, which has no parts)."""
+    given = None if history is None or source == "fallback" else history.get(user)
+    frame = None
+    if given is not None:
+        frame = pd.DataFrame({"user": user, "item": pd.Series(given, dtype=object),
+                              "weight": 1.0})
+        if user in model.users_:  # recommend appended the history to the training rows
+            row = model.user_items_[int(model.users_.to_index(as_id_array([user]))[0])]
+            trained = pd.DataFrame({"user": user, "item": model.items_.to_ids(row.indices),
+                                    "weight": row.data.astype(np.float64)})
+            frame = pd.concat([trained, frame], ignore_index=True)
+    for entry in items:
+        if source == "fallback":
+            entry["because"] = None
+            continue
+        parts = model.explain(user, entry["item"], n=EXPLAIN_PARTS, history=frame)
+        names = json_ids(np.asarray(parts["name"].to_numpy(), dtype=object))
+        entry["because"] = [
+            {"kind": kind, "name": part, "share": share if math.isfinite(share) else None}
+            for kind, part, share in zip(parts["kind"].tolist(), names,
+                                         parts["share"].tolist(), strict=True)]
+
+
+def _recommend(body: Any, loaded: LoadedModel,
+               impressions: ImpressionLog | None = None) -> Response:
+    users = [body.user] if body.users is None else body.users
+    results = recommend_answers(body, loaded.model, users, history_for(users, body.history))
+    if impressions is not None:
+        impressions.record(results)
     if body.users is not None:
         return _json_response({"results": results}, loaded)
     return _json_response(results[0] if results else {"user": body.user, "items": []}, loaded)
 
 
-def _similar_items(body: Any, loaded: LoadedModel) -> Response:
+def similar_answer(body: Any, loaded: LoadedModel) -> Response:
     items = [body.item] if body.items is None else body.items
     recs = loaded.model.similar_items(items, k=body.k, candidates=body.candidates,
-                                      exclude=body.exclude, on_unknown=body.on_unknown)
+                                      exclude=body.exclude, on_unknown=body.on_unknown,
+                                      where=body.where)
     results = [{"item": key, "items": ranked} for key, ranked in _ranked_lists(recs)]
     if body.items is not None:
         return _json_response({"results": results}, loaded)
     return _json_response(results[0] if results else {"item": body.item, "items": []}, loaded)
 
 
-def _basket(body: Any, loaded: LoadedModel) -> Response:
+def basket_answer(body: Any, loaded: LoadedModel) -> Response:
     recs = loaded.model.recommend_for_basket(body.items, k=body.k, items=body.candidates,
-                                             exclude=body.exclude, strict=body.strict)
+                                             exclude=body.exclude, strict=body.strict,
+                                             where=body.where)
     (_, ranked), = _ranked_lists(recs)
     return _json_response({"items": ranked}, loaded)
 

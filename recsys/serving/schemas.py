@@ -30,6 +30,39 @@ MAX_WEIGHT = 1e6
 MAX_PATH_CHARS = 4096
 
 
+# A filter over item attributes and named sets (see recsys.data.attributes): checked when
+# it is compiled, against the served model's attributes, so that the error names the field.
+Where = Annotated[dict[str, Any], Field(
+    description='filter over item attributes and named sets, e.g. {"in_stock": true, '
+                '"price": {"lt": 500}, "category": {"in": ["phones"]}, "set": "promo"}; '
+                'and / or / not combine filters',
+    examples=[{"in_stock": True, "price": {"lt": 500}}])]
+ModelName = Annotated[str, Field(min_length=1, max_length=100,
+                                 description="the served model to ask (A/B serving)")]
+# Candidates ranked per list for diversify, as a multiple of k: bounded per request.
+MAX_FETCH = 20
+
+
+class DiversifyOptions(BaseModel):
+    """Re-ranking for diversity (``recsys.models.diversify.Diversify``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    by: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="item attribute for MMR (items of one value count as alike)")
+    lambda_: Annotated[float, Field(ge=0, le=1, alias="lambda")] = 0.7
+    max_per: Annotated[dict[str, Annotated[int, Field(ge=1, strict=True)]],
+                       Field(max_length=20)] | None = Field(
+        None, description='at most this many items per attribute value, e.g. {"brand": 2}')
+    fetch: Annotated[int, Field(ge=1, le=MAX_FETCH, strict=True)] = 5
+
+    @model_validator(mode="after")
+    def _something(self) -> DiversifyOptions:
+        if self.by is None and not self.max_per:
+            raise ValueError("diversify needs 'by' (MMR) or 'max_per' (caps), or both")
+        return self
+
+
 def request_models(max_k: int, max_list: int,
                    max_events: int = 10_000) -> dict[str, type[BaseModel]]:
     """Request schemas with this app's limits (k in [1, max_k], lists up to max_list, event
@@ -51,6 +84,12 @@ def request_models(max_k: int, max_list: int,
         history: IdList | HistoryMap | None = None
         on_unknown: Literal["raise", "skip", "fallback"] = "raise"
         strict: bool = False
+        where: Where | None = None
+        diversify: DiversifyOptions | None = None
+        explain: Annotated[bool, Field(strict=True)] = Field(
+            False, description='add "because" to each item: the history items (or other '
+                               "parts) its score comes from")
+        model: ModelName | None = None
 
         @model_validator(mode="after")
         def _one_query(self) -> RecommendBody:
@@ -67,6 +106,8 @@ def request_models(max_k: int, max_list: int,
         candidates: IdList | None = None
         exclude: IdList | None = None
         on_unknown: Literal["raise", "skip"] = "raise"
+        where: Where | None = None
+        model: ModelName | None = None
 
         @model_validator(mode="after")
         def _one_query(self) -> SimilarBody:
@@ -80,6 +121,8 @@ def request_models(max_k: int, max_list: int,
         candidates: IdList | None = None
         exclude: IdList | None = None
         strict: bool = False
+        where: Where | None = None
+        model: ModelName | None = None
 
     class ReloadBody(Body):
         path: Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)] | None = None
@@ -112,13 +155,25 @@ def request_models(max_k: int, max_list: int,
 # --------------------------------------------------------------------------- answers
 
 
+class Part(BaseModel):
+    kind: str = Field(description='"item" (a history item), "factor", "feature", "member", ...')
+    name: Any
+    share: float | None = Field(description="contribution / score (the shares sum to 1)")
+
+
 class Ranked(BaseModel):
     item: Id
     score: float | None = Field(description="null where the family has no evidence")
+    because: list[Part] | None = Field(None, description='with "explain": true; null for '
+                                                         "the fallback ranking")
 
 
 class UserAnswer(BaseModel):
     user: Id
+    model: str | None = Field(None, description="the model that answered (A/B serving)")
+    source: Literal["model", "fallback"] = Field(
+        description="ranked by the model, or by the fallback (popularity) for a user it "
+                    "knows nothing about")
     items: list[Ranked]
 
 
@@ -191,3 +246,31 @@ def documented_body(schema: type[BaseModel], example: dict | list | None = None)
     if example is not None:
         content["example"] = example
     return {"requestBody": {"required": True, "content": {"application/json": content}}}
+
+
+def item_rule_models(max_rows: int, max_set: int) -> dict[str, type[BaseModel]]:
+    """Bodies of ``PUT /items/attributes`` and ``PUT /item-sets/{name}``."""
+
+    class AttributesBody(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        rows: Annotated[list[dict[str, Any]], Field(
+            max_length=max_rows,
+            description='one object per item: {"item": id, "in_stock": false, ...}; an '
+                        "attribute left out keeps its value, null makes it missing",
+            examples=[[{"item": "i1", "in_stock": False, "price": 499.0}]])]
+        replace: bool = Field(False, description="the rows are the whole new table")
+
+    class ItemSetBody(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        items: Annotated[list[Id], Field(max_length=max_set)]
+
+    return {"attributes": AttributesBody, "item_set": ItemSetBody}
+
+
+class RulesAnswer(BaseModel):
+    attributes: list[str] = Field(description="the attributes the served model now has")
+    sets: dict[str, int] = Field(description="named item sets and their sizes")
+    unknown_items: int = Field(0, description="items of the request the model does not know "
+                                              "(kept for the next fit, unused until then)")

@@ -6,6 +6,7 @@ import inspect
 import ipaddress
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from recsys.serving.persistence import MANIFEST
 logger = logging.getLogger("recsys")
 
 MODEL_DIR_ENV = "RECSYS_MODEL_DIR"
+MODEL_DIRS_ENV = "RECSYS_MODEL_DIRS"  # several models: JSON {name: directory}
 WORKERS_ENV = "RECSYS_WORKERS"
 SETTINGS_ENV = "RECSYS_SERVE_SETTINGS"
 # Set to "public" to run uvicorn's own protocol (what the serving benchmark compares).
@@ -75,9 +77,13 @@ def warn_if_open(host: str, api_key: str | None) -> None:
                        "query the model and reload it; set RECSYS_API_KEY", host)
 
 
-def serve(model_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
-          workers: int = 1, **settings: Any) -> None:
+def serve(model_dir: str | os.PathLike | Mapping[str, str | os.PathLike],
+          host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          **settings: Any) -> None:
     """Run the HTTP service for ``model_dir`` with uvicorn until interrupted.
+
+    ``model_dir`` may name several directories (``{"a": DIR, "b": DIR}``): an A/B service,
+    split by ``settings["split"]`` (see :mod:`recsys.serving.arms`).
 
     The API key, if any, comes from the environment variable ``RECSYS_API_KEY``;
     ``settings`` are the limits of :func:`recsys.serving.app.create_app` (``max_results``,
@@ -105,11 +111,17 @@ def serve(model_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 800
     # Several processes: each worker builds its own app through the factory. Fail here, once,
     # with a clear error if the directory holds no model, not in every worker (a cheap check:
     # a full load here would also rebuild an ANN index only to throw it away).
-    if not (Path(model_dir) / MANIFEST).is_file():
-        raise DataError(f"{model_dir} is not a saved model: {MANIFEST} is missing")
+    named = dict(model_dir) if isinstance(model_dir, Mapping) else {"": model_dir}
+    for directory in named.values():
+        if not (Path(directory) / MANIFEST).is_file():
+            raise DataError(f"{directory} is not a saved model: {MANIFEST} is missing")
     log_to_stderr()
     warn_if_open(host, os.environ.get(API_KEY_ENV))
-    os.environ[MODEL_DIR_ENV] = str(Path(model_dir).absolute())
+    if isinstance(model_dir, Mapping):
+        os.environ[MODEL_DIRS_ENV] = json.dumps({name: str(Path(d).absolute())
+                                                 for name, d in named.items()})
+    else:
+        os.environ[MODEL_DIR_ENV] = str(Path(model_dir).absolute())
     os.environ[WORKERS_ENV] = str(workers)
     os.environ[SETTINGS_ENV] = json.dumps(settings)
     uvicorn.run("recsys.serving.server:app_from_env", factory=True, workers=workers, **options)
@@ -125,5 +137,7 @@ def app_from_env() -> Any:
     log_to_stderr()
     workers = int(os.environ.get(WORKERS_ENV, "1"))
     settings = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
-    return create_app(os.environ[MODEL_DIR_ENV], workers=workers,
+    several = os.environ.get(MODEL_DIRS_ENV)
+    return create_app(json.loads(several) if several else os.environ[MODEL_DIR_ENV],
+                      workers=workers,
                       watch_seconds=WATCH_SECONDS if workers > 1 else None, **settings)

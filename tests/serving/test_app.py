@@ -149,7 +149,11 @@ def ranked(pairs: list[tuple]) -> list[dict]:
 
 def expected_users(model: rs.Recommender, users: list, **kwargs) -> list[dict]:
     recs = model.recommend(users, **kwargs)
-    return [{"user": user, "items": ranked(recs.to_dict()[user])} for user in recs.keys.tolist()]
+    # Users the model knows, or folds in from a history, are ranked by the model.
+    sources = ["fallback" if user not in model.users_ and user not in kwargs.get("history", {})
+               else "model" for user in recs.keys.tolist()]
+    return [{"user": user, "source": source, "items": ranked(recs.to_dict()[user])}
+            for user, source in zip(recs.keys.tolist(), sources, strict=True)]
 
 
 def assert_no_traceback(response: httpx.Response) -> None:
@@ -175,7 +179,7 @@ def test_health_and_model(main, models):
 def test_recommend_one_user(main, models):
     user = models.knn.users_.ids[0]
     body = main.post("/recommend", json={"user": user, "k": 10}).json()
-    assert list(body) == ["user", "items"] and body["user"] == user
+    assert list(body) == ["user", "source", "items"] and body["user"] == user
     assert len(body["items"]) == 10 and all(set(e) == {"item", "score"} for e in body["items"])
     assert body == expected_users(models.knn, [user], k=10)[0]
     scores = [e["score"] for e in body["items"]]
