@@ -48,6 +48,32 @@ def _factorize_sorted(values: Any, column: str) -> tuple[np.ndarray, np.ndarray]
     return codes, np.asarray(uniques)
 
 
+def checked_ids(df: pd.DataFrame, column: str) -> pd.Series:
+    """The id column of a frame of one row per id: no missing and no repeated id (the row
+    is named by its index label).
+
+    Examples
+    --------
+    >>> checked_ids(pd.DataFrame({"item_id": ["a", "b", "a"]}), "item_id")
+    Traceback (most recent call last):
+    ...
+    recsys.errors.DataError: column 'item_id' repeats id(s) ['a'], first at row 2
+    """
+    ids = df[column]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"column {column!r} has {int(missing.sum())} missing id(s) (NaN/None); "
+                        f"first at row {_scalar(df.index[int(np.flatnonzero(missing)[0])])!r}")
+    try:
+        repeated = ids.duplicated().to_numpy()
+    except TypeError:
+        raise DataError(f"column {column!r} holds unhashable ids") from None
+    if repeated.any():
+        raise DataError(f"column {column!r} repeats id(s) {ids[repeated].unique()[:5].tolist()}"
+                        f", first at row {_scalar(df.index[int(np.flatnonzero(repeated)[0])])!r}")
+    return ids
+
+
 class Features:
     """A sparse (entities x features) matrix whose rows follow an :class:`IdIndex`.
 
@@ -141,17 +167,7 @@ class Features:
         if absent:
             raise ColumnError(f"column(s) {absent} not in the features frame; "
                               f"it has {list(df.columns)[:20]}")
-        ids = df[id]
-        missing = ids.isna().to_numpy()
-        if missing.any():
-            raise DataError(f"column {id!r} has {int(missing.sum())} missing id(s) (NaN/None); "
-                            f"first at row {_scalar(df.index[int(np.flatnonzero(missing)[0])])!r}")
-        try:
-            repeated = ids.duplicated()
-        except TypeError:
-            raise DataError(f"column {id!r} holds unhashable ids") from None
-        if repeated.any():
-            raise DataError(f"column {id!r} repeats id(s) {ids[repeated].unique()[:5].tolist()}")
+        ids = checked_ids(df, id)
         rows = index.to_index(ids, missing="ignore")
         if (rows < 0).any():
             unknown = ids.to_numpy()[rows < 0]

@@ -68,6 +68,7 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int
 from recsys.data.attributes import ItemSets, align_attributes, compile_filter
 from recsys.data.dataset import Dataset
+from recsys.data.features import checked_ids
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
 from recsys.errors import (
@@ -213,18 +214,7 @@ def item_ids_of(features: Any) -> np.ndarray:
     if column not in features.columns:
         raise ColumnError(f"add_items needs the item ids in a column {column!r}; the frame "
                           f"has {list(features.columns)[:20]}")
-    ids = features[column]
-    missing = ids.isna().to_numpy()
-    if missing.any():
-        raise DataError(f"column {column!r} has a missing id (NaN/None) at row "
-                        f"{int(np.flatnonzero(missing)[0])}")
-    try:
-        repeated = ids.duplicated().to_numpy()
-    except TypeError:
-        raise DataError(f"column {column!r} holds unhashable ids") from None
-    if repeated.any():
-        row = int(np.flatnonzero(repeated)[0])
-        raise DataError(f"column {column!r} repeats the id {ids.iloc[row]!r} (row {row})")
+    ids = checked_ids(features, column)
     return as_id_array(ids.to_numpy())
 
 

@@ -45,6 +45,10 @@ def unchanged(model: rs.Recommender, state: dict) -> bool:
         model.__dict__[k] is v for k, v in state.items())
 
 
+def stacked(*frames: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True)
+
+
 def same_answers(a: rs.Recommendations, b: rs.Recommendations) -> None:
     np.testing.assert_array_equal(a.positions, b.positions)
     np.testing.assert_array_equal(a.scores, b.scores)
@@ -171,9 +175,9 @@ def test_bad_frames_are_named_and_nothing_is_applied(demo):
         (good.drop(columns="brand"), ColumnError, r"\['brand'\] missing"),
         (good.assign(colour="red"), ColumnError, r"\['colour'\] are not item features"),
         (good.drop(columns="item_id"), ColumnError, "'item_id'"),
-        (pd.concat([good, good.assign(item_id=None)]), DataError, "missing id.*row 1"),
-        (pd.concat([good, good]), DataError, "repeats the id 'fresh' \\(row 1\\)"),
-        (pd.concat([good, good.assign(item_id="x", price="cheap")]), DataError,
+        (stacked(good, good.assign(item_id=None)), DataError, "missing id.*row 1"),
+        (stacked(good, good), DataError, r"repeats id\(s\) \['fresh'\], first at row 1"),
+        (stacked(good, good.assign(item_id="x", price="cheap")), DataError,
          "'price'.*'cheap' at row 1 \\(item 'x'\\)"),
         (good.to_dict(), DataError, "DataFrame"),
     ]
