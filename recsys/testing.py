@@ -26,7 +26,13 @@ import numpy as np
 
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.errors import NotFittedError, RecsysError, RecsysWarning, UnknownIdError
+from recsys.errors import (
+    ConfigError,
+    NotFittedError,
+    RecsysError,
+    RecsysWarning,
+    UnknownIdError,
+)
 from recsys.models.base import Recommender
 from recsys.serving.persistence import load, save
 
@@ -300,6 +306,40 @@ def check_results_use_external_ids_and_sorted_scores(case: Case) -> None:
     assert list(frame.columns) == ["user", "item", "score", "rank"]
     assert frame["item"].isin(inter.items.ids).all(), "an internal index leaked"
     assert (frame.groupby("user")["score"].diff().dropna() <= 0).all(), "not sorted by score"
+
+
+def check_update_follows_events(case: Case) -> None:
+    """``update`` with a known user's event, a new user and a new item: the ids grow, the
+    taken item leaves the user's list, the new user is known; a bad batch changes nothing.
+    A family that cannot update says so with a ConfigError and changes nothing either."""
+    import pandas as pd
+
+    inter, missing = block_interactions()
+    model = case.factory().fit(case.fit_input(inter))
+    users = list(inter.users.ids)
+    before = model.recommend(users, k=5)
+    taken = sorted(missing["u0_00"])[0]
+    if case.personalized:  # one of the user's missing items, so in their list until taken
+        assert taken in before["u0_00"], "the block's missing item was not recommended"
+    events = pd.DataFrame({"user_id": ["u0_00", "newcomer", "newcomer", "u1_00"],
+                           "item_id": [taken, "i1_00", "i1_01", "i-new"]})
+    bad = events.assign(weight=[1.0, 1.0, float("nan"), 1.0])
+    with _raises(RecsysError, "weight"):
+        model.update(bad)
+    _same(before, model.recommend(users, k=5), "answers changed after a rejected update")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RecsysWarning)  # new items a family cannot score
+            assert model.update(events) is model, "update must return self"
+    except ConfigError:
+        _same(before, model.recommend(users, k=5), "answers changed after a refused update")
+        return
+    assert (len(model.users_), len(model.items_)) == (inter.n_users + 1, inter.n_items + 1)
+    assert taken not in model.recommend("u0_00", k=inter.n_items + 1)["u0_00"], \
+        "an item taken in an update was recommended again"
+    newcomer = model.recommend("newcomer", k=5)["newcomer"]
+    assert len(newcomer) == 5 and not {"i1_00", "i1_01"} & set(newcomer), "newcomer's items"
+    assert model.item_popularity_[model.items_.to_index(["i-new"])[0]] == 1.0
 
 
 def check_save_load_round_trip(case: Case) -> None:

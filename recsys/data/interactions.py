@@ -121,10 +121,23 @@ def _check_weights(
         )
 
 
-def _numeric_column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
+def numeric_column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
     """A weight or timestamp column as numbers: float64, or int64 for integer columns without
     missing values; datetimes (naive, tz-aware, or ISO 8601 strings for timestamps) become
-    epoch seconds (int64). Missing values come back as NaN and are reported by the caller."""
+    epoch seconds (int64). Missing values come back as NaN and are reported by the caller.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    column : str
+    what : {"weight", "timestamp"}
+        What the column holds: only timestamps parse ISO 8601 strings; errors name it.
+
+    Examples
+    --------
+    >>> numeric_column(pd.DataFrame({"t": ["1970-01-01T00:01:00Z"]}), "t", "timestamp").tolist()
+    [60]
+    """
     series = frame[column]
     if isinstance(series, pd.DataFrame):
         raise ColumnError(f"column {column!r} appears more than once in the frame")
@@ -341,9 +354,9 @@ class Interactions:
         labels = df.index
         weights = None
         if weight is not None:
-            weights = _numeric_column(df, weight, "weight").astype(np.float64, copy=False)
+            weights = numeric_column(df, weight, "weight").astype(np.float64, copy=False)
             _check_weights(weights, weight, labels, allow_negative)
-        times = _numeric_column(df, timestamp, "timestamp") if timestamp is not None else None
+        times = numeric_column(df, timestamp, "timestamp") if timestamp is not None else None
         if times is not None and times.dtype.kind == "f" and not np.isfinite(times).all():
             row = int(np.flatnonzero(~np.isfinite(times))[0])
             raise DataError(

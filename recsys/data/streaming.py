@@ -14,7 +14,7 @@ from recsys.data.interactions import (
     Interactions,
     _check_weights,
     _factorize_ids,
-    _numeric_column,
+    numeric_column,
 )
 from recsys.errors import ColumnError, DataError
 
@@ -108,11 +108,11 @@ def read_parquet_batches(
         try:
             stop = filled + len(frame)
             if weight is not None and weights is not None:
-                values = _numeric_column(frame, weight, "weight").astype(np.float64, copy=False)
+                values = numeric_column(frame, weight, "weight").astype(np.float64, copy=False)
                 _check_weights(values, weight, frame.index, allow_negative)
                 weights[filled:stop] = values
             if timestamp is not None:
-                stamps = _numeric_column(frame, timestamp, "timestamp")
+                stamps = numeric_column(frame, timestamp, "timestamp")
                 if stamps.dtype.kind == "f" and not np.isfinite(stamps).all():
                     row = frame.index[int(np.flatnonzero(~np.isfinite(stamps))[0])]
                     raise DataError(f"column {timestamp!r} has a missing or infinite timestamp "

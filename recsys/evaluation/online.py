@@ -21,9 +21,9 @@ import scipy.sparse as sp
 
 from recsys._checks import check_int, check_real
 from recsys.errors import ConfigError, DataError
-from recsys.evaluation._accuracy import compute
 from recsys.evaluation.compare import COLUMNS, ComparisonTable
 from recsys.evaluation.significance import bootstrap_ci, holm, unpaired_tests
+from recsys.ranking._accuracy import compute
 
 __all__ = ["compare_online", "read_impressions"]
 

@@ -62,9 +62,17 @@ class NotebookFigure(Figure):
         return buffer.getvalue()
 
 
-def _panels(ax: Any, n: int, *, ncols: int, size: tuple[float, float],
-            sharey: bool = False) -> tuple[Figure, list[Axes]]:
-    """``n`` axes: new ones on a new figure (``ncols`` per row), or the ones given."""
+def panels(ax: Any, n: int, *, ncols: int, size: tuple[float, float],
+           sharey: bool = False) -> tuple[Figure, list[Axes]]:
+    """``n`` axes: new ones on a new figure (``ncols`` per row, each ``size`` inches), or
+    the ones given as ``ax`` (one Axes, or ``n`` of them).
+
+    Examples
+    --------
+    >>> figure, axes = panels(None, 3, ncols=2, size=(2.0, 2.0))
+    >>> len(axes), len(figure.axes)
+    (3, 3)
+    """
     if ax is None:
         ncols = max(1, min(ncols, n))
         nrows = -(-n // ncols)
@@ -188,7 +196,7 @@ def metrics(data: Any, *, k: int | None = None, metrics: Sequence[str] | None = 
     models = list(dict.fromkeys(table["model"]))
     if ncols is None:
         ncols = len(names) if len(names) <= 5 else -(-len(names) // 2)
-    fig, axes = _panels(ax, len(names), ncols=ncols, size=(3.1, 0.45 * len(models) + 1.3),
+    fig, axes = panels(ax, len(names), ncols=ncols, size=(3.1, 0.45 * len(models) + 1.3),
                         sharey=True)
     y = np.arange(len(models))[::-1]  # the first model on top
     for axis, metric in zip(axes, names, strict=True):
@@ -259,7 +267,7 @@ def long_tail(interactions: Interactions, *, ax: Axes | None = None, title: str 
     ('users who interacted', 'linear')
     """
     counts = np.sort(count_items(interactions))[::-1]
-    fig, (axis,) = _panels(ax, 1, ncols=1, size=(6.5, 3.8))
+    fig, (axis,) = panels(ax, 1, ncols=1, size=(6.5, 3.8))
     rank = np.arange(1, len(counts) + 1)
     axis.plot(rank, counts, lw=1.5, color="C0")
     head = max(1, int(round(0.2 * len(counts))))
@@ -315,7 +323,7 @@ def popularity_bias(item_counts: np.ndarray, exposure: Mapping[str, np.ndarray],
         total = np.bincount(bins, weights=np.asarray(values, float), minlength=n_bins)
         return total / max(total.sum(), 1e-12)
 
-    fig, (axis,) = _panels(ax, 1, ncols=1, size=(7.0, 4.0))
+    fig, (axis,) = panels(ax, 1, ncols=1, size=(7.0, 4.0))
     x = np.arange(1, n_bins + 1)
     axis.bar(x, share(counts), color="lightgrey", label="catalog (training interactions)")
     for model, values in exposure.items():
@@ -357,7 +365,7 @@ def curves(curves: pd.DataFrame, *, metrics: Sequence[str] = ("recall", "ndcg"),
     >>> curves(frame, metrics=("ndcg",)).axes[0].get_ylabel()
     'NDCG@k'
     """
-    fig, axes = _panels(ax, len(metrics), ncols=len(metrics), size=(4.6, 3.8))
+    fig, axes = panels(ax, len(metrics), ncols=len(metrics), size=(4.6, 3.8))
     for axis, metric in zip(axes, metrics, strict=True):
         part = curves[curves["metric"] == metric]
         for model, rows in part.groupby("model", sort=False):
@@ -399,7 +407,7 @@ def distributions(per_user: Mapping[str, pd.DataFrame], columns: Sequence[str], 
     >>> distributions({"pop": frame}, ["ndcg@10"]).axes[0].get_title()
     'ndcg@10'
     """
-    fig, axes = _panels(ax, len(columns), ncols=len(columns), size=(3.2, 3.8))
+    fig, axes = panels(ax, len(columns), ncols=len(columns), size=(3.2, 3.8))
     names = list(per_user)
     for axis, column in zip(axes, columns, strict=True):
         data = [per_user[name][column].dropna().to_numpy(float) for name in names]

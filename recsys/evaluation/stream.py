@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_int
-from recsys.data.interactions import Interactions, _numeric_column
+from recsys.data.interactions import Interactions, numeric_column
 from recsys.errors import ColumnError, ConfigError
 from recsys.evaluation.metrics import ndcg, recall
 from recsys.models.base import EVENT_COLUMNS, Recommender
@@ -62,9 +62,9 @@ class StreamResult:
 
         Returns the Figure (a new one, or the one of ``ax``), as :mod:`recsys.plot` does.
         """
-        from recsys.evaluation.plots import _panels
+        from recsys.evaluation.plots import panels
 
-        figure, (ax,) = _panels(ax, 1, ncols=1, size=(6.0, 3.0))
+        figure, (ax,) = panels(ax, 1, ncols=1, size=(6.0, 3.0))
         frame = self.chunks
         for metric in ("ndcg", "recall"):
             ax.plot(frame["chunk"], frame[metric], marker=".",
@@ -106,7 +106,9 @@ def evaluate_stream(
         Every this many chunks, fit a fresh clone of the model on ``train`` plus every event
         so far instead of updating (periodic retraining, for comparison); None: update only.
     train : Interactions, optional
-        What ``model`` was fitted on; needed by ``refit_every``.
+        What ``model`` was fitted on; needed by ``refit_every``. Families fitted on a
+        Dataset with item features (ContentBased, LightFM, a Hybrid holding one) cannot be
+        refitted from interactions: ``refit_every`` raises for them before any chunk.
 
     Returns
     -------
@@ -135,10 +137,17 @@ def evaluate_stream(
         if train is None:
             raise ConfigError("refit_every needs train= (the interactions the model was "
                               "fitted on) to refit on them plus the events so far")
+        if model.uses_item_features:
+            # A refit here sees Interactions only: such a family would fail (ContentBased)
+            # or silently lose its item features (LightFM) after the first chunks.
+            raise ConfigError(f"refit_every refits on interactions alone, and "
+                              f"{type(model).__name__} is fitted on a Dataset with item "
+                              "features; evaluate it with updates only (refit_every=None), "
+                              "or refit it yourself between calls")
     # Validated once, whole, before anything is learned (an error names the column and row).
     Interactions.from_pandas(events, *EVENT_COLUMNS, timestamp="timestamp",
                              weight="weight" if "weight" in events.columns else None)
-    order = np.argsort(_numeric_column(events, "timestamp", "timestamp"), kind="stable")
+    order = np.argsort(numeric_column(events, "timestamp", "timestamp"), kind="stable")
     events = events.iloc[order].reset_index(drop=True)
     if "weight" not in events.columns:
         events = events.assign(weight=1.0)

@@ -37,6 +37,11 @@ Optional
     ``_restore(derived)`` and ``_derived_arrays()``
         Rebuild state derived from the learned arrays after ``fit`` and after loading; save
         derived state that is slow to rebuild (an ANN graph).
+    ``_feature_columns()`` and ``_add_items(changes, features, show_progress)``
+        The family's part of :meth:`Recommender.add_items` (families with
+        ``supports_add_items``): the feature columns it reads, and, like ``_update`` for
+        ``changes.new_items`` items without events, the frame's rows encoded into the
+        item-indexed state.
     ``_update(changes, show_progress)``
         The family's part of :meth:`Recommender.update`, given a :class:`Changes`: runs on a
         shallow copy of the model after the base has set the grown ``users_``, ``items_``,
@@ -53,7 +58,7 @@ import copy
 import enum
 import inspect
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -63,9 +68,17 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int
 from recsys.data.attributes import ItemSets, align_attributes, compile_filter
 from recsys.data.dataset import Dataset
+from recsys.data.features import checked_ids
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
-from recsys.errors import ConfigError, DataError, NotFittedError, RecsysWarning, UnknownIdError
+from recsys.errors import (
+    ColumnError,
+    ConfigError,
+    DataError,
+    NotFittedError,
+    RecsysWarning,
+    UnknownIdError,
+)
 from recsys.models.diversify import Diversify
 from recsys.models.results import Recommendations
 from recsys.ranking.index import Index
@@ -150,6 +163,21 @@ def padded(matrix: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
     return out
 
 
+def replace_rows(matrix: sp.csr_matrix, rows: np.ndarray, values: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` with row ``rows[i]`` replaced by row i of ``values`` (a new matrix).
+
+    Examples
+    --------
+    >>> replace_rows(sp.csr_matrix([[1.0], [2.0]]), np.array([1]),
+    ...              sp.csr_matrix([[5.0]])).toarray().tolist()
+    [[1.0], [5.0]]
+    """
+    source = np.arange(matrix.shape[0])
+    source[rows] = matrix.shape[0] + np.arange(len(rows))
+    stacked = sp.vstack([matrix, sp.csr_matrix(values, dtype=matrix.dtype)], format="csr")
+    return sp.csr_matrix(stacked[source])
+
+
 EVENT_COLUMNS = ("user_id", "item_id")
 
 
@@ -174,6 +202,20 @@ def as_events(events: Any) -> tuple[Interactions, bool]:
         frame, *EVENT_COLUMNS, weight="weight" if "weight" in events.columns else None,
         timestamp="timestamp", duplicates="sum")
     return inter, timed
+
+
+def item_ids_of(features: Any) -> np.ndarray:
+    """The ``item_id`` column of an :meth:`Recommender.add_items` frame, checked: present,
+    no missing and no repeated id (the row named)."""
+    column = EVENT_COLUMNS[1]
+    if not isinstance(features, pd.DataFrame):
+        raise DataError(f"add_items expects a DataFrame with an {column!r} column and the "
+                        f"feature columns, got {type(features).__name__}")
+    if column not in features.columns:
+        raise ColumnError(f"add_items needs the item ids in a column {column!r}; the frame "
+                          f"has {list(features.columns)[:20]}")
+    ids = checked_ids(features, column)
+    return as_id_array(ids.to_numpy())
 
 
 def registered_models() -> dict[str, type[Recommender]]:
@@ -205,6 +247,7 @@ class Recommender(abc.ABC):
 
     - ``supports_unknown_users``: can score users absent at fit time from their history.
     - ``supports_cold_items``: can score items without interactions (from their features).
+    - ``supports_add_items``: has :meth:`add_items` (scores a new item from its features).
     - ``uses_item_features``: reads ``Dataset.item_features`` in ``fit``.
     - ``uses_order``: scores a history by the order of its items (session models): a
       ``history`` then reaches the family with each item's position (1 for the first,
@@ -213,6 +256,7 @@ class Recommender(abc.ABC):
 
     supports_unknown_users: ClassVar[bool] = False
     supports_cold_items: ClassVar[bool] = False
+    supports_add_items: ClassVar[bool] = False
     uses_item_features: ClassVar[bool] = False
     uses_order: ClassVar[bool] = False
 
@@ -430,24 +474,113 @@ class Recommender(abc.ABC):
         added.has_sorted_indices = True
         added.has_canonical_format = True
         keys = np.asarray(batch.timestamps)[order]
-        previous = padded(self.user_items_, shape)
-        changes = Changes(events, added, previous, np.unique(rows), np.unique(cols),
-                          len(self.users_), len(self.items_), keys, keys if timed else None)
-        user_items = sp.csr_matrix(previous + added, dtype=np.float32)
+        changes = Changes(events, added, padded(self.user_items_, shape), np.unique(rows),
+                          np.unique(cols), len(self.users_), len(self.items_), keys,
+                          keys if timed else None)
+        self._apply(changes, users, items, lambda fresh: fresh._update(changes, show_progress))
+        return self
+
+    def _apply(self, changes: Changes, users: IdIndex, items: IdIndex,
+               learn: Callable[[Recommender], None]) -> None:
+        """Grow the ids, history and popularity by ``changes`` on a copy of the model, run
+        ``learn`` on the copy (the family's step), then swap the copy's state in."""
+        user_items = sp.csr_matrix(changes.previous + changes.added, dtype=np.float32)
         user_items.sort_indices()
         fresh = copy.copy(self)
         fresh.__dict__ = dict(self.__dict__)
         fresh.users_, fresh.items_, fresh.user_items_ = users, items, user_items
         fresh.item_popularity_ = np.bincount(user_items.indices,
-                                             minlength=shape[1]).astype(np.float32)
+                                             minlength=len(items)).astype(np.float32)
         with self._rollback_members():
-            fresh._update(changes, show_progress)
-            if shape[1] > len(self.items_):  # item attributes and sets: realigned, not shared
+            learn(fresh)
+            if len(items) > len(self.items_):  # item attributes and sets: realigned, not shared
                 for name in ("_item_table", "_item_attributes", "_item_sets"):
                     fresh.__dict__.pop(name, None)
                 self._carry_item_rules(fresh)
         self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
+
+    # ------------------------------------------------------------------ adding items
+    def add_items(self, features: pd.DataFrame, *, show_progress: bool = False) -> Self:
+        """Add items, or replace the features of known ones, without refitting: a new item
+        is scored from its features alone (families with ``supports_add_items``:
+        :class:`~recsys.models.content.ContentBased`, :class:`~recsys.models.lightfm.LightFM`,
+        and a :class:`~recsys.models.hybrid.Hybrid` holding one of them).
+
+        Features are encoded as at fit, with the fitted vocabularies and scalings: a
+        category, label or term the model has not seen sets no feature. New items have no
+        interactions (their popularity is 0) until events arrive through :meth:`update`.
+        All-or-nothing, like :meth:`update`: a bad frame raises an error naming the column
+        or row and nothing is applied.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            One row per item: the item id in column ``item_id`` (as in :meth:`update`'s
+            events), and the columns the family was fitted with (see the family's
+            ``add_items``); a column the model does not use is an error.
+        show_progress : bool
+            Show a progress bar on long additions.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        recsys.errors.ConfigError
+            The family cannot score items from features (its name is in the message).
+        recsys.errors.DataError
+            A missing, repeated or NaN id, a missing or unknown column, a value of the wrong
+            type (the column and row named).
+
+        Examples
+        --------
+        >>> import pandas as pd, recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u2", "u2"], ["a", "b", "c"])
+        >>> items = pd.DataFrame({"genres": ["Drama", "Drama|War", "War"]}, index=["a", "b", "c"])
+        >>> model = rs.ContentBased(multilabel_columns=["genres"]).fit(
+        ...     rs.Dataset(inter, items=items))
+        >>> new = pd.DataFrame({"item_id": ["d"], "genres": ["Drama"]})
+        >>> model.add_items(new).recommend("u1", k=2)["u1"]
+        ['d', 'b']
+        """
+        self._check_fitted()
+        if not self.supports_add_items:
+            raise ConfigError(f"{type(self).__name__} cannot score an item from its features, "
+                              "so it has no add_items: new items join through update(events) "
+                              "(ContentBased, LightFM and a Hybrid holding one have add_items)")
+        ids = item_ids_of(features)
+        required, readable = self._feature_columns()
+        unknown = [c for c in features.columns if c != EVENT_COLUMNS[1] and c not in readable]
+        if unknown:
+            raise ColumnError(f"add_items: column(s) {unknown} are not item features of this "
+                              f"{type(self).__name__}; it reads {readable}")
+        absent = [c for c in required if c not in features.columns]
+        if absent:
+            raise ColumnError(f"add_items: feature column(s) {absent} missing; this "
+                              f"{type(self).__name__} reads {readable}")
+        new = self.items_.to_index(ids, missing="ignore") < 0
+        items = self.items_.extend(ids[new])
+        shape = (len(self.users_), len(items))
+        empty = sp.csr_matrix(shape, dtype=np.float32)
+        none = np.zeros(0, np.int64)
+        changes = Changes(features, empty, padded(self.user_items_, shape), none, none,
+                          len(self.users_), len(self.items_), none, None)
+        self._apply(changes, self.users_, items,
+                    lambda fresh: fresh._add_items(changes, features, show_progress))
         return self
+
+    def _feature_columns(self) -> tuple[list[str], list[str]]:
+        """For :meth:`add_items`: the feature columns a frame must hold, and those it may
+        hold (raise :class:`~recsys.errors.ConfigError` when the model cannot add items)."""
+        raise NotImplementedError(f"{type(self).__name__} has no _feature_columns")
+
+    def _add_items(self, changes: Changes, features: pd.DataFrame,
+                   show_progress: bool) -> None:
+        """The family's part of :meth:`add_items`: as ``_update`` (on a copy, ids and
+        history already grown by ``changes.new_items`` items without events), and the rows
+        of ``features`` (ids and columns checked) encoded into the item-indexed state."""
+        raise NotImplementedError(f"{type(self).__name__} has no _add_items")
 
     def _update(self, changes: Changes, show_progress: bool) -> None:
         raise ConfigError(f"{type(self).__name__} cannot be updated with events; fit it "

@@ -11,7 +11,7 @@ scored like any other, and every score decomposes into per-feature and per-histo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,13 +19,16 @@ import scipy.sparse as sp
 
 from recsys._checks import check_int, check_real
 from recsys.data.dataset import Dataset
-from recsys.data.features import Features
+from recsys.data.features import Features, encode_rows, encoding_columns
 from recsys.data.ids import IdIndex, as_id_array
 from recsys.data.interactions import Interactions
-from recsys.errors import ColumnError, ConfigError, DataError, UnknownIdError
+from recsys.errors import ColumnError, ConfigError, DataError, ModelFileError, UnknownIdError
 from recsys.models._state import expect, expect_range
-from recsys.models.base import Changes, Recommender, padded
+from recsys.models.base import EVENT_COLUMNS, Changes, Recommender, padded, replace_rows
 from recsys.models.weighted import time_decay_step
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are not evaluated
+    from typing_extensions import Self
 
 #: Block name of ``Dataset.item_features`` (already encoded features) in ``weights``.
 FEATURES_BLOCK = "features"
@@ -151,6 +154,7 @@ class ContentBased(Recommender):
 
     supports_unknown_users = True
     supports_cold_items = True
+    supports_add_items = True
     uses_item_features = True
 
     def __init__(
@@ -215,40 +219,55 @@ class ContentBased(Recommender):
                             "Interactions")
         items = interactions.items
         frame = self._aligned_frame(dataset, roles, items) if roles else None
-        blocks: list[tuple[str, sp.csr_matrix, list[str], bool]] = []
+        # One block per column: its rows, feature names, and how to encode a new item.
+        blocks: list[tuple[str, sp.csr_matrix, list[str], dict]] = []
+        idf: list[np.ndarray] = []
         for column, role in roles.items():
             if weights[column] == 0:
                 continue
             if role == "text":
-                blocks.append((column, *self._text_block(frame, column, items), True))
-            elif role == "numeric" and self.numeric_bins is None:
-                blocks.append((column, *self._numeric_block(frame, column, items), False))
+                matrix, terms, weight = self._text_block(frame, column, items)
+                blocks.append((column, matrix, terms, {"kind": "text"}))
+                idf.append(weight)
+                continue
+            if role == "numeric" and self.numeric_bins is None:
+                blocks.append((column, *self._numeric_block(frame, column, items)))
             else:
-                blocks.append((column, *self._label_block(frame, column, role, items), True))
+                blocks.append((column, *self._label_block(frame, column, role, items)))
+            idf.append(np.ones(blocks[-1][1].shape[1]))
         if use_features and weights.get(FEATURES_BLOCK, 0) > 0:
             if dataset.item_features is None:
                 raise DataError("use_item_features needs Dataset.item_features, and this "
                                 "Dataset has none")
             feats = dataset.item_features
-            blocks.append((FEATURES_BLOCK, feats.matrix, [str(n) for n in feats.names], True))
+            blocks.append((FEATURES_BLOCK, feats.matrix, [str(n) for n in feats.names],
+                           {"kind": FEATURES_BLOCK, "encoding": feats.encoding}))
+            idf.append(np.ones(feats.n_features))
         if not blocks:
             raise ConfigError("every block has weight 0: nothing to build profiles from")
-        scaled, names, block_of = [], [], []
-        for position, (block, matrix, block_names, normalize) in enumerate(blocks):
+        self.block_names_ = np.asarray([b[0] for b in blocks], dtype=str)
+        self.block_weights_ = np.asarray([weights[b[0]] for b in blocks], dtype=np.float64)
+        self.encoders_ = {b[0]: b[3] for b in blocks}
+        self.feature_names_ = np.asarray([n for b in blocks for n in b[2]], dtype=str)
+        self.feature_blocks_ = np.concatenate([np.full(len(b[2]), position, np.int64)
+                                               for position, b in enumerate(blocks)])
+        self.feature_idf_ = np.concatenate(idf)
+        self.item_profiles_ = self._profiles([b[1] for b in blocks])
+        self.profile_weights_ = self._decayed(interactions)
+
+    def _profiles(self, blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+        """Unit-norm profiles from the blocks' rows (in ``block_names_`` order)."""
+        scaled = []
+        for name, weight, matrix in zip(self.block_names_, self.block_weights_, blocks,
+                                        strict=True):
             matrix = sp.csr_matrix(matrix, dtype=np.float32)
-            if normalize:
+            if self.encoders_[str(name)]["kind"] != "standardized":
                 matrix = _row_normalize(matrix)
             # sqrt: a block's contribution to a dot product of two profiles scales with w.
-            scaled.append(matrix * np.float32(np.sqrt(weights[block])))
-            names += block_names
-            block_of.append(np.full(len(block_names), position, np.int64))
+            scaled.append(matrix * np.float32(np.sqrt(weight)))
         profiles = _row_normalize(sp.hstack(scaled, format="csr"))
         profiles.sort_indices()
-        self.item_profiles_ = profiles
-        self.feature_names_ = np.asarray(names, dtype=str)
-        self.feature_blocks_ = np.concatenate(block_of)
-        self.block_names_ = np.asarray([b[0] for b in blocks], dtype=str)
-        self.profile_weights_ = self._decayed(interactions)
+        return profiles
 
     def _block_weights(self, roles: dict[str, str], use_features: bool) -> dict[str, float]:
         blocks = [*roles, *([FEATURES_BLOCK] if use_features else [])]
@@ -285,7 +304,7 @@ class ContentBased(Recommender):
         return subset.reset_index(drop=True)
 
     def _text_block(self, frame: pd.DataFrame, column: str,
-                    items: IdIndex) -> tuple[sp.csr_matrix, list[str]]:
+                    items: IdIndex) -> tuple[sp.csr_matrix, list[str], np.ndarray]:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [v if isinstance(v, str) else ("" if _is_missing(v) else str(v))
@@ -301,18 +320,29 @@ class ContentBased(Recommender):
                             "holds only stop words, or no term occurs in min_df items") from None
         rows = items.to_index(frame[_ID].to_numpy())
         matrix = _scatter_rows(sp.csr_matrix(encoded), rows, len(items))
-        return matrix, [f"{column}:{term}" for term in vectorizer.get_feature_names_out()]
+        return (matrix, [f"{column}:{term}" for term in vectorizer.get_feature_names_out()],
+                np.asarray(vectorizer.idf_, dtype=np.float64))
 
     def _label_block(self, frame: pd.DataFrame, column: str, role: str,
-                     items: IdIndex) -> tuple[sp.csr_matrix, list[str]]:
+                     items: IdIndex) -> tuple[sp.csr_matrix, list[str], dict]:
+        bins: dict = {}
         if role == "numeric":
             values = _numeric_values(frame, column)
-            bins = check_int("numeric_bins", self.numeric_bins, minimum=2)
+            count = check_int("numeric_bins", self.numeric_bins, minimum=2)
             present = np.isfinite(values)
-            cut = pd.qcut(values[present], q=bins, duplicates="drop")
-            labels = pd.Series(pd.NA, index=frame.index, dtype=object)
-            labels[present] = [str(c) for c in np.asarray(cut)]
-            frame = frame.assign(**{column: labels})
+            if len(np.unique(values[present])) < 2:
+                raise DataError(f"numeric column {column!r} has fewer than 2 distinct values: "
+                                "nothing to cut into numeric_bins")
+            try:
+                cut, edges = pd.qcut(values[present], q=count, duplicates="drop",
+                                     retbins=True)
+            except ValueError as exc:  # pandas cannot label bins of subnormal widths
+                raise DataError(f"numeric column {column!r} cannot be cut into "
+                                f"numeric_bins: {exc}") from None
+            # The exact edges (the labels' are rounded): a new value lands where qcut put it.
+            bins = {"kind": "bins", "rights": [float(r) for r in edges[1:]],
+                    "labels": [str(c) for c in cut.categories]}
+            frame = frame.assign(**{column: _bin_labels(values, bins)})
             role = "categorical"
         if role == "categorical":
             feats = Features.from_pandas(frame, _ID, items, categorical=[column])
@@ -320,20 +350,18 @@ class ContentBased(Recommender):
             given = self.multilabel_columns
             separator = given.get(column, "|") if isinstance(given, Mapping) else "|"
             feats = Features.from_pandas(frame, _ID, items, multilabel={column: separator})
-        return feats.matrix, [str(n) for n in feats.names]
+        assert feats.encoding is not None  # from_pandas records it
+        return feats.matrix, [str(n) for n in feats.names], {**feats.encoding[0], **bins}
 
     def _numeric_block(self, frame: pd.DataFrame, column: str,
-                       items: IdIndex) -> tuple[sp.csr_matrix, list[str]]:
+                       items: IdIndex) -> tuple[sp.csr_matrix, list[str], dict]:
         values = _numeric_values(frame, column)
         present = np.isfinite(values)
-        mean = values[present].mean() if present.any() else 0.0
-        std = values[present].std() if present.any() else 0.0
-        # Missing values take the mean: after standardising, 0 (no preference either way).
-        scaled = np.where(present, (values - mean) / (std if std > 0 else 1.0), 0.0)
+        std = float(values[present].std()) if present.any() else 0.0
+        spec = {"kind": "standardized", "mean": float(values[present].mean())
+                if present.any() else 0.0, "std": std if std > 0 else 1.0}
         rows = items.to_index(frame[_ID].to_numpy())
-        matrix = sp.csr_matrix((scaled.astype(np.float32), (rows, np.zeros(len(rows), int))),
-                               shape=(len(items), 1))
-        return matrix, [column]
+        return _standardized(values, spec, rows, len(items)), [column], spec
 
     def _decayed(self, interactions: Interactions) -> sp.csr_matrix | None:
         """Training weights with time decay applied, or None without decay."""
@@ -353,9 +381,7 @@ class ContentBased(Recommender):
         """Histories grow (user profiles follow from them); new items get an empty profile
         until :meth:`add_items` gives their metadata (or the next fit). With ``time_decay``
         the old weights age to the newest event."""
-        shape = changes.added.shape
-        self.item_profiles_ = padded(self.item_profiles_, (shape[1],
-                                                           self.item_profiles_.shape[1]))
+        self._grow(changes)
         if self.profile_weights_ is not None:
             reference, age_old, decay = time_decay_step(
                 self.reference_time_, changes.times, check_real("time_decay", self.time_decay),
@@ -363,10 +389,99 @@ class ContentBased(Recommender):
             added = changes.added.copy()
             added.data = (added.data * decay).astype(np.float32)
             self.profile_weights_ = sp.csr_matrix(
-                padded(self.profile_weights_, shape) * np.float32(age_old) + added,
-                dtype=np.float32)
+                self.profile_weights_ * np.float32(age_old) + added, dtype=np.float32)
             self.reference_time_ = reference
         self._warn_unscored(changes, "add_items gives their metadata (or the next fit)")
+
+    def _grow(self, changes: Changes) -> None:
+        """Item- and user-indexed arrays padded to the grown ids."""
+        shape = changes.added.shape
+        self.item_profiles_ = padded(self.item_profiles_, (shape[1],
+                                                           self.item_profiles_.shape[1]))
+        if self.profile_weights_ is not None:
+            self.profile_weights_ = padded(self.profile_weights_, shape)
+
+    def add_items(self, features: pd.DataFrame, *, show_progress: bool = False) -> Self:
+        """Add items, or replace the metadata of known ones, without refitting: a new item's
+        profile is built from its metadata as at fit, so it is recommended and found by
+        :meth:`similar_items` at once.
+
+        ``features`` has the item ids in column ``item_id`` (a ``Dataset.items`` frame is
+        indexed by id: ``items.rename_axis("item_id").reset_index()``), and the columns the
+        model reads: those named as ``text_columns``, ``categorical_columns``,
+        ``multilabel_columns``, ``numeric_columns`` (a column of weight 0 may be left out),
+        and, with the ``"features"`` block, the columns ``Dataset.item_features`` was built
+        from with :meth:`Features.from_pandas <recsys.data.features.Features.from_pandas>`.
+        They are encoded with the fitted vocabularies, IDF weights, categories, bins and
+        scalings: a term, category or label the model has not seen sets no feature; a number
+        beyond the fitted bins goes to the outer bin; a missing number takes the fitted mean.
+        Everything else is as :meth:`Recommender.add_items` (all-or-nothing, errors naming the
+        column and row).
+
+        Examples
+        --------
+        >>> import pandas as pd, recsys as rs
+        >>> inter = rs.Interactions.from_arrays(["u1", "u2"], ["a", "b"])
+        >>> items = pd.DataFrame({"genres": ["Drama|War", "Comedy"]}, index=["a", "b"])
+        >>> model = rs.ContentBased(multilabel_columns=["genres"]).fit(
+        ...     rs.Dataset(inter, items=items))
+        >>> new = pd.DataFrame({"item_id": ["c"], "genres": ["War|Western"]})
+        >>> model.add_items(new).similar_items("c", k=1)["c"]
+        ['a']
+        """
+        return super().add_items(features, show_progress=show_progress)
+
+    def _feature_columns(self) -> tuple[list[str], list[str]]:
+        encoders = getattr(self, "encoders_", None)
+        if encoders is None:
+            raise ConfigError("this ContentBased was fitted by a recsys without add_items "
+                              "(its encoders are not saved): fit it again to add items")
+        required = [c for name, spec in encoders.items() for c in _spec_columns(name, spec)]
+        return required, [*required, *(c for c in self._roles() if c not in required)]
+
+    def _add_items(self, changes: Changes, features: pd.DataFrame,
+                   show_progress: bool) -> None:
+        ids = features[EVENT_COLUMNS[1]].to_numpy()
+        blocks = [self._encode_block(str(name), features, ids) for name in self.block_names_]
+        self._grow(changes)
+        self.item_profiles_ = replace_rows(self.item_profiles_, self.items_.to_index(ids),
+                                           self._profiles(blocks))
+
+    def _encode_block(self, name: str, features: pd.DataFrame,
+                      ids: np.ndarray) -> sp.csr_matrix:
+        """The rows of one block for the items of ``features``, encoded as at fit."""
+        spec = self.encoders_[name]
+        position = int(np.flatnonzero(self.block_names_ == name)[0])
+        columns = np.flatnonzero(self.feature_blocks_ == position)
+        names = self.feature_names_[columns]
+        kind = spec["kind"]
+        if kind == FEATURES_BLOCK:
+            if spec["encoding"] is None:
+                raise ConfigError("add_items cannot encode the 'features' block: "
+                                  "Dataset.item_features was given as a matrix, not built "
+                                  "with Features.from_pandas")
+            return encode_rows(features, spec["encoding"], names, ids)
+        frame = pd.DataFrame({_ID: ids, name: features[name].to_numpy()})
+        if kind == "text":
+            from sklearn.feature_extraction.text import CountVectorizer
+
+            texts = [v if isinstance(v, str) else ("" if _is_missing(v) else str(v))
+                     for v in frame[name].tolist()]
+            prefix = len(name) + 1
+            # Unigrams looked up in the fitted vocabulary (stop words are not in it).
+            counts = CountVectorizer(vocabulary=[str(n)[prefix:] for n in names]
+                                     ).transform(texts)
+            counts = sp.csr_matrix(counts, dtype=np.float64)
+            counts.data = 1.0 + np.log(counts.data)  # sublinear tf, as fitted
+            return counts @ sp.diags(self.feature_idf_[columns])
+        values_spec = spec
+        if kind in ("standardized", "bins"):
+            values = _numeric_values(frame, name)
+            if kind == "standardized":
+                return _standardized(values, spec, np.arange(len(ids)), len(ids))
+            frame[name] = _bin_labels(values, spec)
+            values_spec = {"column": name, "kind": "categorical"}
+        return encode_rows(frame, [values_spec], names, ids)
 
     # ------------------------------------------------------------------ scoring
     def _profile_weights(self, history: sp.csr_matrix) -> sp.csr_matrix:
@@ -490,6 +605,12 @@ class ContentBased(Recommender):
         expect_range(self, "feature_blocks_", 0, len(blocks))
         if self.profile_weights_ is not None:
             expect(self, "profile_weights_", (len(self.users_), len(self.items_)), sparse=True)
+        if hasattr(self, "encoders_"):  # what add_items reads (models saved since it exists)
+            expect(self, "block_weights_", (len(blocks),), dtype="float64")
+            expect(self, "feature_idf_", (n_features,), dtype="float64")
+            if sorted(self.encoders_) != sorted(blocks.tolist()):
+                raise ModelFileError("ContentBased.encoders_ does not name the blocks "
+                                     f"{blocks.tolist()}")
 
 
 def _is_missing(value: Any) -> bool:
@@ -510,6 +631,31 @@ def _numeric_values(frame: pd.DataFrame, column: str) -> np.ndarray:
                         f"{_scalar(raw.iloc[row])!r} (item {_scalar(frame[_ID].iloc[row])!r})")
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+def _spec_columns(name: str, spec: Mapping[str, Any]) -> list[str]:
+    """The frame columns a block's encoder reads."""
+    if spec["kind"] != FEATURES_BLOCK:
+        return [name]
+    return [] if spec["encoding"] is None else encoding_columns(spec["encoding"])
+
+
+def _bin_labels(values: np.ndarray, bins: Mapping[str, Any]) -> np.ndarray:
+    """The quantile bin label of each value (missing: no label); values beyond the fitted
+    range go to the outer bins."""
+    rights = np.asarray(bins["rights"], dtype=np.float64)
+    position = np.minimum(np.searchsorted(rights, values, side="left"), len(rights) - 1)
+    labels = np.asarray(bins["labels"], dtype=object)[position]
+    return np.where(np.isfinite(values), labels, np.asarray(None, dtype=object))
+
+
+def _standardized(values: np.ndarray, spec: Mapping[str, Any], rows: np.ndarray,
+                  n_rows: int) -> sp.csr_matrix:
+    """A one-column block of standardised values at ``rows``; a missing value takes the
+    mean: after standardising, 0 (no preference either way)."""
+    scaled = np.where(np.isfinite(values), (values - spec["mean"]) / spec["std"], 0.0)
+    return sp.csr_matrix((scaled.astype(np.float32), (rows, np.zeros(len(rows), int))),
+                         shape=(n_rows, 1))
 
 
 def _scatter_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int, check_real
@@ -24,10 +25,13 @@ from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._fusion import Query, fusion_values, weighted_sum
 from recsys.models._state import expect, expect_scalar
 from recsys.models._weight_search import search_weights
-from recsys.models.base import Changes, Recommender
+from recsys.models.base import EVENT_COLUMNS, Changes, Recommender
 from recsys.models.popularity import Popularity
 from recsys.ranking.topk import excluded_mask, take_rows
 from recsys.split import random as random_split
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are not evaluated
+    from typing_extensions import Self
 
 LOG = logging.getLogger("recsys")
 
@@ -299,6 +303,40 @@ class Hybrid(Recommender):
         base's update restores members changed in place)."""
         for model in self._members().values():
             model.update(changes.source, show_progress=show_progress)
+
+    def add_items(self, features: pd.DataFrame, *, show_progress: bool = False) -> Self:
+        """Add items to every member: members with ``add_items`` (ContentBased, LightFM)
+        score them from ``features`` at once; the others grow their ids as an
+        :meth:`update` with no events would (an item-item model scores them 0 until the
+        next fit, and warns). ``features`` holds the columns of every member that reads
+        features, each member getting its own; a column no member reads is an error.
+        All-or-nothing across members; see :meth:`Recommender.add_items`."""
+        return super().add_items(features, show_progress=show_progress)
+
+    @property
+    def supports_add_items(self) -> bool:  # type: ignore[override]
+        return any(m.supports_add_items for m in self._members().values())
+
+    def _feature_columns(self) -> tuple[list[str], list[str]]:
+        required: list[str] = []
+        readable: list[str] = []
+        for model in self._members().values():
+            if model.supports_add_items:
+                own_required, own_readable = model._feature_columns()
+                required += [c for c in own_required if c not in required]
+                readable += [c for c in own_readable if c not in readable]
+        return required, readable
+
+    def _add_items(self, changes: Changes, features: pd.DataFrame,
+                   show_progress: bool) -> None:
+        for model in self._members().values():
+            if model.supports_add_items:
+                own = [c for c in model._feature_columns()[1] if c in features.columns]
+                model.add_items(features[[EVENT_COLUMNS[1], *own]],
+                                show_progress=show_progress)
+            else:
+                model._apply(changes, model.users_, self.items_,
+                             lambda member: member._update(changes, show_progress))
 
     def _initial_weights(self, n_members: int) -> np.ndarray:
         if self.weights is None:

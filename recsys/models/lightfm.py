@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int, check_real
 from recsys._progress import progress
 from recsys.data.dataset import Dataset
-from recsys.data.features import Features
+from recsys.data.features import Features, encode_rows, encoding_columns
 from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._state import expect
-from recsys.models.base import Changes, Recommender, padded
+from recsys.models.base import EVENT_COLUMNS, Changes, Recommender, padded, replace_rows
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are not evaluated
+    from typing_extensions import Self
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 NORMALIZATIONS = ("side", "row", None)
@@ -53,11 +58,17 @@ def feature_matrix(active: np.ndarray, side: Features | None, identity: bool,
     embedding would never be trained and would add only its random initial value to the
     representation, so a cold item or user is represented by its side features alone.
     """
-    blocks = []
-    if identity:
-        blocks.append(sp.diags(active.astype(np.float32), format="csr", dtype=np.float32))
+    indicators = (sp.diags(active.astype(np.float32), format="csr", dtype=np.float32)
+                  if identity else None)
+    return assemble(indicators, None if side is None else side.matrix, normalize, what)
+
+
+def assemble(indicators: sp.csr_matrix | None, side: sp.csr_matrix | None,
+             normalize: str | None, what: str) -> sp.csr_matrix:
+    """Feature rows from an identity block and side features, normalised as configured."""
+    blocks = [] if indicators is None else [indicators]
     if side is not None:
-        side_matrix = sp.csr_matrix(side.matrix, dtype=np.float32)
+        side_matrix = sp.csr_matrix(side, dtype=np.float32)
         blocks.append(_unit_rows(side_matrix) if normalize == "side" else side_matrix)
     if not blocks:
         raise ConfigError(f"LightFM has no {what} features: identity_features=False needs "
@@ -156,6 +167,7 @@ class LightFM(Recommender):
     """
 
     supports_cold_items = True
+    supports_add_items = True
     uses_item_features = True
 
     def __init__(self, loss: str = "warp", components: int = 64, learning_rate: float = 0.02,
@@ -214,6 +226,10 @@ class LightFM(Recommender):
         self.item_features_ = feature_matrix(active_items, item_side,
                                              self.identity_features, self.normalize_features,
                                              "item")
+        # What add_items needs to encode a new item's features as these were.
+        self.item_feature_encoding_ = None if item_side is None else item_side.encoding
+        self.item_side_names_ = np.asarray([] if item_side is None else item_side.names,
+                                           dtype=str)
         self.user_features_ = feature_matrix(active_users, user_side,
                                              self.identity_features, self.normalize_features,
                                              "user")
@@ -236,13 +252,72 @@ class LightFM(Recommender):
         """Embeddings are kept: a new user or item has an empty feature row until the next
         fit (a new user is ranked by the item biases; a new item scores by the user's bias
         alone, or from its features after :meth:`add_items`)."""
+        self._grow(changes)
+        self._restore()
+        self._warn_unscored(changes, "add_items gives their features (or the next fit)")
+
+    def _grow(self, changes: Changes) -> None:
         n_users, n_items = changes.added.shape
         self.user_features_ = padded(self.user_features_, (n_users,
                                                            self.user_features_.shape[1]))
         self.item_features_ = padded(self.item_features_, (n_items,
                                                            self.item_features_.shape[1]))
+
+    def add_items(self, features: pd.DataFrame, *, show_progress: bool = False) -> Self:
+        """Add items, or replace the side features of known ones, without refitting: an
+        item's representation is the sum of its features' embeddings, so a new item is
+        scored at once from the feature embeddings learned at fit.
+
+        ``features`` has the item ids in column ``item_id`` and the columns
+        ``Dataset.item_features`` was built from with :meth:`Features.from_pandas
+        <recsys.data.features.Features.from_pandas>` (e.g. ``category``, ``brand``,
+        ``price`` on the demo data). They are encoded as at fit: a category or label the
+        model has not seen sets no feature, numbers are scaled with the fitted statistics,
+        and ``normalize_features`` applies. A new item has no identity feature (it had no
+        interaction at fit: its embedding was never trained); a known item keeps its own.
+        Needs a model fitted with item features from ``Features.from_pandas``. Everything
+        else is as :meth:`Recommender.add_items`.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> ds = rs.datasets.demo()
+        >>> model = rs.LightFM(epochs=5).fit(ds)  # doctest: +SKIP
+        >>> new = ds.items.rename_axis("item_id").reset_index().iloc[:1].assign(
+        ...     item_id="new-item")[["item_id", "category", "brand", "price"]]
+        >>> model.add_items(new).n_items  # doctest: +SKIP
+        1001
+        """
+        return super().add_items(features, show_progress=show_progress)
+
+    def _feature_columns(self) -> tuple[list[str], list[str]]:
+        encoding = getattr(self, "item_feature_encoding_", None)
+        if encoding is None:
+            raise ConfigError("LightFM.add_items needs a model fitted with item features built "
+                              "by Features.from_pandas (Dataset.item_features and "
+                              "use_item_features=True): this one has none to encode with")
+        return encoding_columns(encoding), encoding_columns(encoding)
+
+    def _add_items(self, changes: Changes, features: pd.DataFrame,
+                   show_progress: bool) -> None:
+        ids = features[EVENT_COLUMNS[1]].to_numpy()
+        side = encode_rows(features, self.item_feature_encoding_ or [], self.item_side_names_,
+                           ids)
+        self._grow(changes)
+        rows = self.items_.to_index(ids)
+        n_identity = self.item_features_.shape[1] - len(self.item_side_names_)
+        indicators = None
+        if self.identity_features:  # a known item active at fit keeps its indicator
+            own = np.minimum(rows, n_identity - 1)
+            keep = (rows < n_identity) & (np.asarray(
+                self.item_features_[rows, own]).ravel() != 0)
+            indicators = sp.csr_matrix((np.ones(int(keep.sum()), np.float32),
+                                        (np.flatnonzero(keep), rows[keep])),
+                                       shape=(len(rows), n_identity))
+        self.item_features_ = replace_rows(
+            self.item_features_, rows,
+            assemble(indicators, side, self.normalize_features, "item"))
         self._restore()
-        self._warn_unscored(changes, "add_items gives their features (or the next fit)")
 
     def _restore(self, derived: Mapping[str, np.ndarray] | None = None) -> None:
         # Per-id representations: the same sums lightfm's predict forms pair by pair. Kept in
@@ -278,6 +353,9 @@ class LightFM(Recommender):
             n_features = features.shape[1]
             embeddings = expect(self, f"{side}_embeddings_", (n_features, None))
             expect(self, f"{side}_biases_", (n_features,))
+            if side == "item" and len(getattr(self, "item_side_names_", ())) > n_features:
+                raise ModelFileError("LightFM.item_side_names_ names more features than "
+                                     "item_features_ has")
             if side == "item" and embeddings.shape[1] != self.user_embeddings_.shape[1]:
                 raise ModelFileError("LightFM.item_embeddings_ and user_embeddings_ differ "
                                      "in width")

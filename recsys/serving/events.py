@@ -49,6 +49,7 @@ import pandas as pd
 
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models.base import Recommender
+from recsys.models.hybrid import Hybrid
 from recsys.serving._write import fsync_dir
 
 __all__ = ["Batch", "EventLog", "LOG_FORMAT", "apply", "read_log", "replay", "snapshot_point"]
@@ -308,14 +309,13 @@ def apply(model: Recommender, kind: str, records: list[dict]) -> Recommender:
         The family cannot take the batch (no ``update`` / ``add_items``), or the library
         refused a record; nothing is applied.
     """
-    fresh = copy.copy(model)  # update / add_items swap the copy's state, not the model's
+    # update / add_items swap the copy's state, not the model's; a Hybrid updates its
+    # members in place, so it is copied whole (members included).
+    fresh = copy.deepcopy(model) if isinstance(model, Hybrid) else copy.copy(model)
     if kind == "events":
         fresh.update(events_frame(records))
     else:
-        add_items = getattr(fresh, "add_items", None)
-        if add_items is None:
-            raise ConfigError(f"{type(model).__name__} cannot add items from their features")
-        add_items(items_frame(records))
+        fresh.add_items(items_frame(records))
     return fresh
 
 

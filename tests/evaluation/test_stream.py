@@ -80,3 +80,18 @@ def test_bad_input_is_named(tiny):
         rs.evaluate_stream(model, events, refit_every=1)
     with pytest.raises(rs.errors.DataError, match=r"'item_id'.*row"):
         rs.evaluate_stream(model, events.assign(item_id=["a", None, "b", "c"]))
+
+
+def test_refits_of_families_fitted_on_item_features_are_refused_up_front(tiny):
+    train, events = tiny
+    items = pd.DataFrame({"genre": ["x", "y", "x"]}, index=["a", "b", "c"])
+    model = rs.ContentBased(categorical_columns=["genre"]).fit(
+        rs.Dataset(train, items=items))
+    with pytest.raises(ConfigError, match="ContentBased is fitted on a Dataset with item "
+                                          "features.*refit_every=None"):
+        rs.evaluate_stream(model, events, step=2, refit_every=1, train=train)
+    # Updates only work: every chunk is scored, then learned (c, new, warned about).
+    with pytest.warns(rs.errors.RecsysWarning, match="1 new item"):
+        result = rs.evaluate_stream(model, events, k=3, step=2)
+    assert result.chunks["learn"].tolist() == ["update", "update"]
+    assert result.chunks["users"].tolist() == [2, 1]

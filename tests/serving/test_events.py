@@ -339,3 +339,40 @@ def test_a_new_item_posted_as_events_becomes_recommendable_with_als(demo, tmp_pa
             assert client.get("/model").json()["n_items"] == als.n_items + 1
     finally:
         _stop(server)
+
+
+def test_a_new_item_posted_with_features_is_recommended_by_content_based(tmp_path):
+    """POST /items on a ContentBased service: the new item, given the features of the most
+    popular item, scores for every user exactly as that item does (what add_items does in
+    process), and a restarted service replays it from the log."""
+    data = rs.datasets.demo()
+    model = rs.ContentBased().fit(data)
+    anchor = str(model.items_.ids[int(np.argmax(model.item_popularity_))])
+    row = data.items.loc[anchor]
+    features = {"category": row["category"], "brand": row["brand"],
+                "price": float(row["price"])}
+    model_dir = rs.save(model, tmp_path / "models" / "content")
+    log = tmp_path / "events.log"
+    users = [str(u) for u in data.interactions.users.ids[:5]]
+
+    def scores(client) -> list[dict]:
+        answer = client.post("/recommend", json={"users": users, "k": 2, "exclude_seen": False,
+                                                 "items": [anchor, "fresh"]}).json()
+        return [{e["item"]: e["score"] for e in r["items"]} for r in answer["results"]]
+
+    for restart in (False, True):
+        server = _launch(model_dir, tmp_path / "server.log", "--events-log", str(log))
+        try:
+            _wait_ready(server)
+            with server.client() as client:
+                if not restart:
+                    assert client.post("/items", json=[{"item": "fresh",
+                                                        "features": features}]).status_code == 200
+                assert client.get("/model").json()["n_items"] == model.n_items + 1
+                for per_user in scores(client):
+                    assert set(per_user) == {anchor, "fresh"}
+                    assert per_user["fresh"] == pytest.approx(per_user[anchor], rel=1e-5)
+                similar = client.post("/similar-items", json={"item": "fresh", "k": 1}).json()
+                assert [e["item"] for e in similar["items"]] == [anchor]
+        finally:
+            _stop(server)

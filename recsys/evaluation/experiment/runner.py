@@ -55,7 +55,7 @@ def _align(features: Features | None, index) -> Features | None:
     rows = features.index.to_index(index.ids, missing="ignore")
     matrix = features.matrix[np.maximum(rows, 0)]
     matrix = sp.diags((rows >= 0).astype(np.float32)) @ matrix  # ids without a row: zeros
-    return Features(matrix, features.names.tolist(), index)
+    return Features(matrix, features.names.tolist(), index, features.encoding)
 
 
 def _prepare(config: ExperimentConfig, dataset: Dataset) -> tuple[Dataset, dict]:
