@@ -327,7 +327,7 @@ def add_event_routes(app: FastAPI, holder: ModelHolder, schemas: dict[str, type[
         if holder.log is None:
             return _no_log()
         model = holder.current.model
-        if not hasattr(model, "add_items"):
+        if not model.supports_add_items:
             return error(422, f"{type(model).__name__} cannot score an item from its "
                               "features: add items through /events (their interactions), "
                               "or serve a family with add_items (ContentBased, LightFM)")
