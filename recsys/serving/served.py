@@ -29,6 +29,8 @@ logger = logging.getLogger("recsys")
 # cost more. Anything slower goes to the thread pool, so that it does not hold up /health and
 # the other requests.
 INLINE_SECONDS = 0.001
+# Timed runs of each call at warm-up (the best counts): every reload pays them.
+WARM_UP_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def warm_up(model: Recommender) -> dict[str, float]:
         except (RecsysError, NotImplementedError):  # a family without this capability
             continue
         times = []
-        for _ in range(5):
+        for _ in range(WARM_UP_RUNS):
             started = time.perf_counter()
             call()
             times.append(time.perf_counter() - started)
