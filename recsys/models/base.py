@@ -66,7 +66,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys._checks import check_choice, check_int
-from recsys.data.attributes import ItemSets, align_attributes, compile_filter
+from recsys.data.attributes import AttributeTable, ItemSets, align_attributes, compile_filter
 from recsys.data.dataset import Dataset
 from recsys.data.features import checked_ids
 from recsys.data.ids import IdIndex, as_id_array
@@ -664,6 +664,16 @@ class Recommender(abc.ABC):
         attributes = self.__dict__.get("_item_attributes")
         return pd.DataFrame(index=self.items_.ids) if attributes is None else attributes
 
+    def _attribute_table(self) -> AttributeTable:
+        """The item attributes with their columns' fast forms for filters, kept while the
+        table is the same object (attaching attributes, and every update, replaces it)."""
+        attributes = self.item_attributes
+        table = self.__dict__.get("_filter_table")
+        if table is None or table.frame is not attributes:
+            table = AttributeTable(attributes)
+            self.__dict__["_filter_table"] = table
+        return table
+
     @property
     def item_sets(self) -> ItemSets:
         """Named item sets usable as ``where={"set": name}``:
@@ -832,7 +842,7 @@ class Recommender(abc.ABC):
         if items is None and exclude is None and where is None:
             return Allowed()
         mask = (np.ones(len(self.items_), bool) if where is None else
-                compile_filter(where, self.item_attributes, self.item_sets.masks()))
+                compile_filter(where, self._attribute_table(), self.item_sets.masks()))
         if items is not None:
             listed = np.zeros(len(self.items_), bool)
             found = self.items_.to_index(as_id_array(items), missing="ignore")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import recsys as rs
-from recsys.data.attributes import MAX_DEPTH, align_attributes, compile_filter
+from recsys.data.attributes import MAX_DEPTH, AttributeTable, align_attributes, compile_filter
 from recsys.errors import FilterError
 
 CATEGORIES = ["phones", "covers", "tv", "audio"]
@@ -42,6 +42,18 @@ def conditions():
             lambda cs: ({"category": {"in": cs}}, lambda f, cs=cs: f["category"].isin(cs))),
         st.lists(st.integers(0, 20), min_size=1, max_size=3).map(
             lambda vs: ({"stock": {"not_in": vs}}, lambda f, vs=vs: ~f["stock"].isin(vs))),
+        # Text compared by code: "ne", values absent from the column, missing values.
+        st.tuples(st.sampled_from(["eq", "ne"]), st.sampled_from(CATEGORIES + ["games"])).map(
+            lambda t: ({"category": {t[0]: t[1]}},
+                       lambda f, t=t: getattr(f["category"], t[0])(t[1]) & f["category"].notna())),
+        st.lists(st.sampled_from(CATEGORIES + ["games"]), min_size=1, max_size=3).map(
+            lambda cs: ({"category": {"not_in": cs}}, lambda f, cs=cs: ~f["category"].isin(cs))),
+        # Integers against floats and against Python ints beyond int64.
+        st.tuples(st.sampled_from(["lt", "le", "gt", "ge", "eq", "ne"]),
+                  st.one_of(st.integers(-5, 25), st.floats(-5, 25),
+                            st.sampled_from([2 ** 63, -(2 ** 70)]))).map(
+            lambda t: ({"stock": {t[0]: t[1]}},
+                       lambda f, t=t: getattr(f["stock"], t[0])(t[1]) & f["stock"].notna())),
     )
 
     def combine(children):
@@ -68,6 +80,26 @@ def test_filters_equal_their_pandas_reference(frame, condition):
     where, reference = condition
     expected = np.asarray(reference(frame), bool)
     np.testing.assert_array_equal(compile_filter(where, frame), expected)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(frame=tables(), condition=conditions(), extra=st.integers(1, 5))
+def test_filters_on_aligned_attributes_with_gaps_equal_their_pandas_reference(frame, condition,
+                                                                              extra):
+    """Items without attributes hold missing values (nullable booleans and integers, NaN
+    text): the compiled columns agree with pandas, also when reused across filters."""
+    aligned = align_attributes(frame, np.array(list(frame.index) + [f"new{j}"
+                                                                   for j in range(extra)]))
+    where, reference = condition
+    # The reference sees plain missing values (NaN), which fail every comparison, as the
+    # filter language's missing values do (pandas' NA would propagate through "not").
+    plain = aligned.assign(
+        in_stock=aligned["in_stock"].astype(object).where(aligned["in_stock"].notna(), np.nan),
+        stock=aligned["stock"].astype("float64"))
+    expected = np.asarray(reference(plain), bool)
+    table = AttributeTable(aligned)
+    np.testing.assert_array_equal(compile_filter(where, table), expected)
+    np.testing.assert_array_equal(compile_filter(where, table), expected)  # cached columns
 
 
 def test_keys_of_one_mapping_are_anded_and_sets_are_named():
