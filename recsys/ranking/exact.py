@@ -126,7 +126,8 @@ class ExactIndex(VectorIndex):
                 block = query @ transposed
             margin = bound * np.linalg.norm(query.astype(np.float64), axis=1)
 
-            def select(first: int, last: int, start: int = start) -> None:
+            def select(first: int, last: int, start: int = start, block: np.ndarray = block,
+                       margin: np.ndarray = margin, query: np.ndarray = query) -> None:
                 select_rows(block[first:last], k, indptr[start + first:start + last + 1],
                             indices, remap, mask, margin[first:last], size,
                             query[first:last], items, positions[start + first:start + last],
