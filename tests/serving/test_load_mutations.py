@@ -230,8 +230,10 @@ def test_mutated_model_loads_equal_or_raises_a_recsys_error(originals, data):
                     _mutate_file(directory, section, entry, data)
                 else:
                     _mutate_manifest(directory, data)
-            except (TypeError, KeyError, AttributeError, ValueError, IndexError):
-                break  # the first mutation broke the manifest beyond the mutator's reach
+            except (TypeError, KeyError, AttributeError, ValueError, IndexError, OSError):
+                # The first mutation broke the manifest beyond the mutator's reach (an entry's
+                # file name became junk: the mutator itself cannot open it).
+                break
         try:
             answers = _answers(rs.load(directory), users)
         except RecsysError:
