@@ -267,12 +267,19 @@ def test_a_reload_during_a_stream_loses_no_event(server, client, demo):
                                                     failures))
     stream.start()
     try:
-        reloads = 0
+        # Reload only while the stream is flowing: on a busy machine the first batch can come
+        # after three quick reloads, and then the test would check nothing.
         deadline = time.monotonic() + 60
+        while not acked and not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reloads = 0
         while reloads < 3 and time.monotonic() < deadline:
             response = client.post("/reload")
             assert response.status_code == 200, response.text
             reloads += 1
+        during = len(acked)
+        while len(acked) == during and not failures and time.monotonic() < deadline:
+            time.sleep(0.01)  # at least one batch acknowledged after the last reload
     finally:
         stop.set()
         stream.join(timeout=30)
