@@ -240,8 +240,7 @@ def narrowing():
 def test_coverage_floor_rejects_the_fusion_that_narrows_the_catalog(narrowing):
     train, valid, members = narrowing
     columns = ["A", "B", "C", "ndcg", "coverage", "candidates"]
-    free = rs.fit_weights(rs.Hybrid(members).fit(train), valid, k=1, step=0.5,
-                          min_coverage=None)
+    free = rs.fit_weights(rs.Hybrid(members).fit(train), valid, k=1, step=0.5, tolerance=0)
     # The metric alone takes the uniform weights (NDCG 1, tied with A + B, more balanced)...
     np.testing.assert_allclose(free.weights_, [1 / 3, 1 / 3, 1 / 3])
     search = pd.DataFrame(free.weight_search_, columns=columns).round(4).set_index(
@@ -251,7 +250,8 @@ def test_coverage_floor_rejects_the_fusion_that_narrows_the_catalog(narrowing):
     assert search.loc[(1.0, 0.0, 0.0), ["ndcg", "coverage"]].tolist() == [0.5, 0.5714]
     assert search.loc[(0.3333, 0.3333, 0.3333), "coverage"] == 0.4286
     # With the floor, the best fusion that keeps A's coverage wins: A + C, NDCG 0.75.
-    floored = rs.fit_weights(rs.Hybrid(members).fit(train), valid, k=1, step=0.5)
+    floored = rs.fit_weights(rs.Hybrid(members).fit(train), valid, k=1, step=0.5,
+                             tolerance=0, min_coverage="best_member")
     np.testing.assert_allclose(floored.weights_, [0.5, 0.0, 0.5])
     assert floored.recommend(["u2", "u3"], k=1).to_pandas()["item"].tolist() == ["p", "x3"]
     np.testing.assert_array_equal(floored.weight_search_, free.weight_search_)
@@ -279,15 +279,34 @@ def test_select_trial_ties_and_floor():
     metric = np.array([0.5, 0.5, 0.6, 0.6, 0.4])
     coverage = np.array([0.2, 0.3, 0.25, 0.3, 0.9])
     alone = np.array([True, True, False, False, True])
+    floor = {"min_coverage": "best_member"}
     # The best member alone is trial 1 (ties on the metric go to coverage): floor 0.3.
+    assert select_trial(metric, coverage, alone, **floor) == 3
     assert select_trial(metric, coverage, alone) == 3
-    assert select_trial(metric, coverage, alone, min_coverage=None) == 3
     # Without trial 3 the floor keeps the member alone, although trial 2 scores better.
     keep = [0, 1, 2, 4]
-    assert select_trial(metric[keep], coverage[keep], alone[keep]) == 1
-    assert select_trial(metric[keep], coverage[keep], alone[keep], min_coverage=None) == 2
+    assert select_trial(metric[keep], coverage[keep], alone[keep], **floor) == 1
+    assert select_trial(metric[keep], coverage[keep], alone[keep]) == 2
     # Full ties: the earlier trial.
     assert select_trial(np.ones(3), np.ones(3), np.ones(3, bool)) == 0
+
+
+def test_select_trial_settles_what_validation_cannot_tell_towards_balance():
+    # Per-user metric of three trials over 6 users (trial 0 the most balanced weights).
+    per_user = np.array([[0.5, 0.1, 0.5, 0.1, 0.5, 0.1],
+                         [0.3, 0.3, 0.3, 0.3, 0.3, 0.3],
+                         [0.6, 0.2, 0.6, 0.2, 0.6, 0.2]])
+    metric = per_user.mean(axis=1)  # 0.3, 0.3, 0.4: trial 2 is the best
+    coverage, alone = np.full(3, 0.5), np.array([False, True, True])
+    # Trial 0 - trial 2 is -0.1 for every user: standard error 0, so trial 0 is worse.
+    # Trial 1 - trial 2 is -0.3 / +0.1 alternately: mean -0.1, sample sd 0.2191 over 6
+    # users, standard error 0.0894; trial 1 is within 2 of them (0.1 < 0.179), not 1.
+    assert select_trial(metric, coverage, alone, spread=per_user) == 2
+    assert select_trial(metric, coverage, alone, spread=per_user, tolerance=2) == 1
+    assert select_trial(metric, coverage, alone, spread=per_user, tolerance=0) == 2
+    # The same spread standing for 4x the users halves the standard error.
+    assert select_trial(metric, coverage, alone, spread=per_user, n_users=24,
+                        tolerance=2) == 2
 
 
 def test_fit_weights_arguments_are_checked(narrowing):
@@ -301,7 +320,9 @@ def test_fit_weights_arguments_are_checked(narrowing):
         with pytest.raises(ConfigError, match=message):
             rs.fit_weights(model, valid, **kwargs)
     with pytest.raises(ConfigError, match="one member all the weight"):
-        select_trial(np.ones(2), np.ones(2), np.zeros(2, bool))
+        select_trial(np.ones(2), np.ones(2), np.zeros(2, bool), min_coverage="best_member")
+    with pytest.raises(ConfigError, match="tolerance"):
+        rs.fit_weights(model, valid, tolerance="wide")
 
 
 # ----------------------------------------------------------------------------- persistence
