@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -22,6 +23,11 @@ def demo_train():
 
 @pytest.fixture(scope="module")
 def raced(demo_train):
+    return rs.auto(demo_train, budget_s=1e6, families=FAST, ensemble=False)
+
+
+@pytest.fixture(scope="module")
+def fused(demo_train):
     return rs.auto(demo_train, budget_s=1e6, families=FAST)
 
 
@@ -51,6 +57,29 @@ def test_winner_is_the_best_of_the_last_rung_refitted_on_all_of_train(raced, dem
     assert raced.model.user_items_.nnz == demo_train.nnz
     for name, value in raced.params.items():
         assert raced.model.get_params()[name] == value
+
+
+def test_the_best_three_families_are_fused_with_their_defaults(fused, demo_train):
+    trials = fused.trials
+    race, last = trials.iloc[:-1], trials.iloc[-1]
+    assert last["family"] == "Hybrid" and last["rung"] == race["rung"].max() + 1
+    # The leaders, recomputed from the race: highest rung reached, then best score there.
+    top = (race.sort_values(["rung", "ndcg@10"], ascending=False)
+           .drop_duplicates("family")["family"].tolist()[:3])
+    # The same fusion by hand: defaults, fitted on auto's validation split, rs.fit_weights.
+    fit, valid = rs.split.random(demo_train, test_size=0.2, seed=0)
+    by_hand = rs.fit_weights(rs.Hybrid([rs.evaluation.spaces.SPACES[f][0]() for f in top],
+                                       weights=None).fit(fit), valid)
+    weights = dict(zip(top, by_hand.weights_.round(3).tolist(), strict=True))
+    assert last["params"] == ", ".join(f"{f}={w!r}" for f, w in weights.items())
+    if max(weights.values()) == 1.0:
+        assert fused.family == max(weights, key=weights.get) and fused.params == {}
+    else:
+        assert fused.family == "Hybrid" and bool(last["winner"])
+        assert fused.params == {"members": {f: {} for f in top}, "weights": weights}
+        assert [type(m).__name__ for m in fused.model.models] == top
+        np.testing.assert_allclose(fused.model.weights_, by_hand.weights_)
+    assert fused.model.user_items_.nnz == demo_train.nnz
 
 
 def test_a_spent_budget_stops_after_the_first_trial(demo_train):

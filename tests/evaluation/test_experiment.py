@@ -143,8 +143,10 @@ def test_auto_entry_races_the_families_and_reports_the_winner(tmp_path):
     result = run_experiment(config, output=tmp_path / "out", show_progress=False)
     run = next(run for run in result.runs if run.name == "auto")
     assert run.ok, run.error
-    assert run.best_params[0]["family"] in ("RP3beta", "ItemKNN")
-    assert set(run.trials["family"]) == {"RP3beta", "ItemKNN"}
+    assert run.best_params[0]["family"] in ("RP3beta", "ItemKNN", "Hybrid")
+    # The race, then the fusion of the two families (the last trial).
+    assert set(run.trials["family"].iloc[:-1]) == {"RP3beta", "ItemKNN"}
+    assert run.trials["family"].iloc[-1] == "Hybrid"
     assert run.trials["winner"].any() and (run.trials["fold"] == 1).all()
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     entry = next(m for m in document["models"] if m["name"] == "auto")
@@ -273,6 +275,8 @@ MODELS = '[[models]]\nclass = "Popularity"\n\n[[models]]\nclass = "ItemKNN"\n'
      "models[2].class", 10, "takes no 'class'"),
     (BASE + MODELS + "\n[[models]]\n[models.auto]\nbudget_s = -1\n",
      "models[2].auto.budget_s", 11, "> 0"),
+    (BASE + MODELS + "\n[[models]]\n[models.auto]\nensemble = \"yes\"\n",
+     "models[2].auto.ensemble", 11, "true or false"),
     (BASE, "models", None, "missing"),  # nowhere in the file: no line to name
 ])
 def test_bad_keys_are_named_with_their_line(text, key, line, words):

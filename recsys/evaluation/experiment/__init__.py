@@ -48,6 +48,7 @@ evaluates and compares every model and writes results and a report a person read
     [models.auto]
     budget_s = 60                 # seconds of search per fold
     families = ["EASE", "ALS"]    # default: every family of recsys.evaluation.spaces
+    ensemble = true               # fuse the best three families in a Hybrid (rs.auto)
     metric = "ndcg"
     k = 10
     valid_size = 0.2

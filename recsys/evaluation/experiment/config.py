@@ -39,7 +39,7 @@ DATASET_KEYS = ("name", "path", "columns", "sep")
 COLUMN_KEYS = ("user", "item", "weight", "timestamp")
 FILTER_KEYS = ("min_weight", "min_user", "min_item")
 MODEL_KEYS = ("class", "name", "params", "tune", "auto")
-AUTO_KEYS = ("budget_s", "families", "metric", "k", "valid_size")
+AUTO_KEYS = ("budget_s", "families", "ensemble", "metric", "k", "valid_size")
 TUNE_KEYS = ("space", "n_trials", "sampler", "prune", "metric", "k", "valid_size")
 
 
@@ -319,7 +319,9 @@ def _parse_auto(r: _Reader, key: Key, table: dict, report_k: int) -> ModelSpec:
     if metric not in ACCURACY_METRICS:
         raise r.error(key + ("auto", "metric"), f"unknown metric {metric!r}; available: "
                                                 f"{', '.join(ACCURACY_METRICS)}")
-    cfg = {"budget_s": float(budget), "families": families, "metric": metric,
+    ensemble = r.typed(options, key + ("auto",), "ensemble", (bool,), True, "true or false")
+    cfg = {"budget_s": float(budget), "families": families, "ensemble": ensemble,
+           "metric": metric,
            "k": r.positive_int(options, key + ("auto",), "k", report_k),
            "valid_size": r.fraction(options, key + ("auto",), "valid_size", 0.2)}
     name = r.typed(table, key, "name", (str,), "auto", "a string")
