@@ -33,7 +33,8 @@ def _als(train: Interactions) -> list[dict[str, Any]]:
 
 
 def _rp3beta(train: Interactions) -> list[dict[str, Any]]:
-    return [{}, {"beta": 0.2}, {"beta": 0.6}, {"alpha": 1.0}]
+    # The default chooses beta on its own validation split: only alpha is searched.
+    return [{}, {"alpha": 0.5}, {"alpha": 1.0}]
 
 
 def _item_knn(train: Interactions) -> list[dict[str, Any]]:
@@ -63,6 +64,6 @@ def default_space(family: str, train: Interactions) -> list[dict[str, Any]]:
     --------
     >>> import recsys as rs
     >>> default_space("RP3beta", rs.datasets.demo().interactions)[:2]
-    [{}, {'beta': 0.2}]
+    [{}, {'alpha': 0.5}]
     """
     return SPACES[family][1](train)

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
 from recsys._checks import check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.models._state import expect
-from recsys.models.base import Recommender
+from recsys.models._state import expect, expect_scalar
+from recsys.models.base import SCORE_BLOCK_CELLS, Recommender
 from recsys.models.weighted import WeightedInput, item_item_contributions
-from recsys.ranking.topk import top_k_entries
+from recsys.ranking import _accuracy as kernels
+from recsys.ranking.topk import take_rows, top_k, top_k_entries
+from recsys.split import random as random_split
+
+LOG = logging.getLogger("recsys")
 
 # Rows of the item x item product computed per sparse product: bounds the intermediate
 # (a block has at most this many rows x n_items entries before pruning to k per row).
 SIMILARITY_BLOCK_CELLS = 1 << 23
+# beta="auto": the penalties tried on a validation split of the training data (share
+# AUTO_VALID_SIZE of each user's entries), scored by NDCG@AUTO_K.
+AUTO_BETAS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+AUTO_VALID_SIZE = 0.2
+AUTO_K = 10
+# beta when "auto" has nothing to validate on: the best fixed value on the four data sets.
+FALLBACK_BETA = 0.4
 
 
 def row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -36,6 +50,13 @@ def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float,
     (binary input gives the plain walk); a non-positive weight is no edge. The diagonal is
     zeroed and each row keeps its k largest entries.
     """
+    return rp3beta_similarities(matrix, alpha, [beta], k)[0]
+
+
+def rp3beta_similarities(matrix: sp.csr_matrix, alpha: float, betas: Sequence[float],
+                         k: int) -> list[sp.csr_matrix]:
+    """:func:`rp3beta_similarity` for each of ``betas``, from one walk product: the
+    popularity penalty scales the product's columns, so only the pruning is per beta."""
     matrix = sp.csr_matrix(matrix, dtype=np.float64)
     positive = matrix.copy()
     positive.data = (positive.data > 0).astype(np.float64)
@@ -50,11 +71,9 @@ def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float,
     n_items = matrix.shape[1]
     popularity = np.bincount(positive.indices, minlength=n_items).astype(np.float64)
     # Items nobody interacted with have no column entries anyway; avoid 0 ** -beta.
-    column_scale = np.divide(1.0, popularity ** beta, out=np.zeros(n_items),
-                             where=popularity > 0)
-    # Scaling the columns of P_ui is scaling the columns of the product.
-    user_item = sp.csr_matrix(user_item @ sp.diags(column_scale))
-    blocks = []
+    column_scales = [np.divide(1.0, popularity ** beta, out=np.zeros(n_items),
+                               where=popularity > 0) for beta in betas]
+    blocks: list[list[sp.csr_matrix]] = [[] for _ in betas]
     step = max(1, SIMILARITY_BLOCK_CELLS // max(1, n_items))
     for start in range(0, n_items, step):
         stop = min(n_items, start + step)
@@ -63,8 +82,30 @@ def rp3beta_similarity(matrix: sp.csr_matrix, alpha: float, beta: float,
         rows = np.repeat(np.arange(start, stop), np.diff(block.indptr))
         block.data[block.indices == rows] = 0.0
         block.eliminate_zeros()
-        blocks.append(top_k_entries(block, k))
-    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
+        block.sort_indices()  # once here, not in every pruning
+        for scale, pruned in zip(column_scales, blocks, strict=True):
+            scaled = block.copy()
+            scaled.data *= scale[scaled.indices]
+            pruned.append(top_k_entries(scaled, k))
+    return [sp.csr_matrix(sp.vstack(pruned, format="csr"), dtype=np.float32)
+            for pruned in blocks]
+
+
+def _validation_ndcg(part: Interactions, valid: Interactions, history: sp.csr_matrix,
+                     similarities: list[sp.csr_matrix]) -> np.ndarray:
+    """Mean NDCG@10 on ``valid`` of each item-item matrix, scoring ``part``'s weighted
+    ``history`` rows (both splits share one index, as :func:`recsys.split.random` makes)."""
+    relevant = sp.csr_matrix(valid.matrix > 0, dtype=np.float32)
+    users = np.flatnonzero(np.diff(relevant.indptr))
+    totals = np.zeros(len(similarities))
+    batch = max(1, SCORE_BLOCK_CELLS // max(1, part.n_items))
+    for start in range(0, len(users), batch):
+        rows = users[start:start + batch]
+        seen = take_rows(part.matrix, rows)
+        for b, similarity in enumerate(similarities):
+            top, _ = top_k((history[rows] @ similarity).toarray(), AUTO_K, seen)
+            totals[b] += kernels.compute(top, relevant[rows], ["ndcg"], k=AUTO_K)["ndcg"].sum()
+    return totals / max(1, len(users))
 
 
 class RP3beta(WeightedInput, Recommender):
@@ -80,9 +121,10 @@ class RP3beta(WeightedInput, Recommender):
     ----------
     alpha : float
         Exponent on the transition probabilities (1 is the plain random walk, P3).
-    beta : float
+    beta : float or "auto"
         Popularity penalty: similarities to item j are divided by ``popularity_j ** beta``
-        (0 gives P3alpha).
+        (0 gives P3alpha). "auto" (the default) chooses it at ``fit`` on a validation split
+        carved from the training data (below); the value used is ``beta_``.
     k : int
         Neighbours kept per item (the largest similarities of each row).
     weighting : {"auto", "binary", "raw", "log", "bm25"}
@@ -97,6 +139,11 @@ class RP3beta(WeightedInput, Recommender):
     ----------
     similarity_ : scipy.sparse.csr_matrix of float32, shape (n_items, n_items)
         ``W``; row i holds what an interaction with item i adds to every item's score.
+    beta_ : float
+        The popularity penalty used (``beta`` with "auto" resolved).
+    beta_search_ : numpy.ndarray or None
+        ``beta="auto"``: one row per penalty of ``AUTO_BETAS``, the penalty and its
+        validation NDCG@10; None otherwise.
 
     Notes
     -----
@@ -105,17 +152,25 @@ class RP3beta(WeightedInput, Recommender):
     item x item product never exists at once; time O(sum over users of n_u^2). Scoring a
     batch is one sparse product.
 
-    The defaults (alpha 0.75, beta 0.4, k 200) lost least NDCG@10 against the best of a
-    45-point grid on validation splits of ML-100K, of ML-100K at half density and of the demo
-    data (benchmarks/tune_ease_rp3_lightfm.py); k 400 gained 0.001 at twice the memory. A
-    larger beta suits dense data but costs much on sparse data, where popularity is a noisier
-    estimate: on validation (``benchmarks/defaults.py``) beta 0.6 / 0.4 / 0.2 scored 0.2491 /
-    0.2484 / 0.2386 on MovieLens 100K (68 entries per user), 0.1335 / 0.2326 / 0.2376 on
+    The defaults (alpha 0.75, k 200) lost least NDCG@10 against the best of a 45-point grid
+    on validation splits of ML-100K, of ML-100K at half density and of the demo data
+    (benchmarks/tune_ease_rp3_lightfm.py); k 400 gained 0.001 at twice the memory.
+
+    **beta="auto".** The best penalty moves with the data more than any rule of it that
+    the data sets support: on validation (``benchmarks/defaults.py``) beta 0.6 / 0.4 / 0.2
+    scored 0.2491 / 0.2484 / 0.2386 NDCG@10 on MovieLens 100K, 0.1335 / 0.2326 / 0.2376 on
     Steam play time, 0.2081 / 0.2184 / 0.2180 on groceries and 0.2671 / 0.2861 / 0.2841 on
-    the demo data. On test the default is 0.95 of the tuned optimum on MovieLens 100K (beta
-    0.6: 0.4067 against 0.3854) and 1.00 on the other three; no rule of the data for beta
-    was found that the other data sets support when MovieLens is held out (they prefer 0.2
-    or 0.4; chosen on them, beta 0.2 scores 0.90 of the optimum there).
+    the demo data, and on test MovieLens wanted 0.6 (0.4067 against 0.3854 at 0.4, 0.95 of
+    it) where Steam collapses (0.2114 against 0.3005 at 0.3). Longer histories want a
+    larger penalty (MovieLens has 85 entries per user, the others 4-19), but with one long
+    history data set a rule fitted on the others cannot learn the slope (chosen on them,
+    beta 0.2 scores 0.90 of the optimum on MovieLens). So "auto" measures: it holds out
+    ``AUTO_VALID_SIZE`` of each user's entries (seed 0), computes the walk product on the
+    rest once, prunes it for every penalty of ``AUTO_BETAS`` (0.2 to 0.7), keeps the one
+    best by NDCG@10 on the held-out entries, then fits on all the data with it. It costs
+    a fit on 80% of the data, one pruning and one scoring of the validation users per
+    penalty on top of the fit; with fewer than two entries per user nothing is held out,
+    and beta is 0.4 (the best fixed value on the four data sets).
 
     Examples
     --------
@@ -131,7 +186,7 @@ class RP3beta(WeightedInput, Recommender):
     # Amounts are binarised (measurements in the docstring, under ``weighting``).
     amounts_weighting = "binary"
 
-    def __init__(self, alpha: float = 0.75, beta: float = 0.4, k: int = 200,
+    def __init__(self, alpha: float = 0.75, beta: float | str = "auto", k: int = 200,
                  weighting: str = "auto", bm25_k1: float = 100.0, bm25_b: float = 0.8) -> None:
         self.alpha = alpha
         self.beta = beta
@@ -143,10 +198,29 @@ class RP3beta(WeightedInput, Recommender):
     def _fit(self, interactions: Interactions, dataset: Dataset | None,
              show_progress: bool) -> None:
         alpha = check_real("alpha", self.alpha)
-        beta = check_real("beta", self.beta)
+        auto = isinstance(self.beta, str) and self.beta == "auto"
+        beta = FALLBACK_BETA if auto else check_real("beta", self.beta)
         k = check_int("k", self.k)
+        self.beta_search_ = self._beta_search(interactions, alpha, k) if auto else None
+        if self.beta_search_ is not None:
+            beta = float(self.beta_search_[np.argmax(self.beta_search_[:, 1]), 0])
+        self.beta_ = float(beta)
         matrix = self._weighted_training_input(interactions)
-        self.similarity_ = rp3beta_similarity(matrix, alpha, beta, k)
+        self.similarity_ = rp3beta_similarity(matrix, alpha, self.beta_, k)
+
+    def _beta_search(self, interactions: Interactions, alpha: float,
+                     k: int) -> np.ndarray | None:
+        """Validation NDCG@10 of every penalty of AUTO_BETAS (one row each), or None when
+        the split holds nothing out."""
+        part, valid = random_split(interactions, test_size=AUTO_VALID_SIZE, seed=0)
+        if not (valid.matrix.data > 0).any():
+            LOG.warning("RP3beta: no validation entry to choose beta on (users have too few "
+                        "interactions); beta=%s", FALLBACK_BETA)
+            return None
+        history = self._weighted_training_input(part)  # the full fit redoes it
+        similarities = rp3beta_similarities(history, alpha, AUTO_BETAS, k)
+        scores = _validation_ndcg(part, valid, history, similarities)
+        return np.column_stack([AUTO_BETAS, scores])
 
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
         similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
@@ -163,4 +237,5 @@ class RP3beta(WeightedInput, Recommender):
 
     def _check_state(self) -> None:
         expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)
+        expect_scalar(self, "beta_", (float,), lambda v: check_real("beta_", v))
         self._check_weighting_state(len(self.items_))

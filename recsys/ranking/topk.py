@@ -228,12 +228,10 @@ def top_k_entries(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     lengths = np.diff(matrix.indptr)
     if lengths.max(initial=0) <= k:
         return matrix
-    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
-    # Rows stay the primary key, so the rank of an entry is its offset from the row start.
-    order = np.lexsort((matrix.indices, -matrix.data, rows))
-    rank = np.arange(matrix.nnz) - matrix.indptr[rows]
-    keep = np.sort(order[rank < k])  # back to CSR order: rows, then columns
-    kept_rows = rows[keep]
+    from recsys.ranking._kernels import top_entries_mask  # numba: compiled on first use
+
+    keep = np.flatnonzero(top_entries_mask(matrix.indptr, matrix.data, k))
+    kept_rows = np.repeat(np.arange(matrix.shape[0]), lengths)[keep]
     indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(kept_rows, minlength=matrix.shape[0]), out=indptr[1:])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)

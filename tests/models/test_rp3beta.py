@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
-from recsys.models.rp3beta import rp3beta_similarity
+from recsys.models.rp3beta import AUTO_BETAS, FALLBACK_BETA, rp3beta_similarity
 
 SQRT2 = np.sqrt(2.0)
 
@@ -74,3 +74,41 @@ def test_rp3beta_beats_popularity_on_movielens(ml100k):
     summary = rs.evaluate(rs.RP3beta().fit(train), test, k=10).summary
     assert summary["ndcg@10"] > pop["ndcg@10"] * 1.5
     assert summary["coverage@10"] > pop["coverage@10"]
+
+
+def test_auto_beta_is_the_penalty_best_on_a_validation_split_of_the_training_data(tmp_path):
+    train, _ = rs.split.random(rs.datasets.demo().interactions, test_size=0.2, seed=42)
+    model = rs.RP3beta().fit(train)
+    assert model.get_params()["beta"] == "auto"
+    # By hand: the same split (20% per user, seed 0), one fixed-beta model per penalty.
+    part, valid = rs.split.random(train, test_size=0.2, seed=0)
+    scores = [rs.evaluate(rs.RP3beta(beta=beta).fit(part), valid, train=part,
+                          k=10).summary["ndcg@10"] for beta in AUTO_BETAS]
+    np.testing.assert_allclose(model.beta_search_[:, 0], AUTO_BETAS)
+    np.testing.assert_allclose(model.beta_search_[:, 1], scores, rtol=1e-6)
+    assert model.beta_ == AUTO_BETAS[int(np.argmax(scores))]
+    # Then fitted on all of train with it: the same similarities as that beta given.
+    fixed = rs.RP3beta(beta=model.beta_).fit(train)
+    np.testing.assert_array_equal(model.similarity_.toarray(), fixed.similarity_.toarray())
+    rs.save(model, tmp_path / "rp3")
+    loaded = rs.load(tmp_path / "rp3")
+    assert (loaded.beta_, loaded.get_params()["beta"]) == (model.beta_, "auto")
+    np.testing.assert_array_equal(loaded.beta_search_, model.beta_search_)
+
+
+def test_auto_beta_without_anything_to_hold_out_falls_back(caplog):
+    single = rs.Interactions.from_arrays(["u1", "u2", "u3"], ["a", "b", "a"])
+    with caplog.at_level("WARNING", logger="recsys"):
+        model = rs.RP3beta().fit(single)
+    assert (model.beta_, model.beta_search_) == (FALLBACK_BETA, None)
+    assert "no validation entry" in caplog.text
+
+
+@pytest.mark.parametrize("beta", ["high", "AUTO", None, True, float("nan"), [0.4]])
+def test_bad_beta_is_named_and_a_failed_refit_keeps_the_model(triangle, beta):
+    model = rs.RP3beta(beta=0.5, k=10).fit(triangle)
+    before = model.similarity_.toarray()
+    with pytest.raises(ValueError, match="beta"):
+        model.set_params(beta=beta).fit(triangle)
+    assert model.beta_ == 0.5
+    np.testing.assert_array_equal(model.similarity_.toarray(), before)

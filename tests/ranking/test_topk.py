@@ -119,6 +119,21 @@ def test_top_k_entries_breaks_ties_by_column():
                                   [[0.0, 3.0, 3.0, 0.0], [0.0, 0.0, 5.0, 0.0]])
 
 
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(dense=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+                        elements=st.sampled_from([0.0, 0.0, 1.0, 2.0, -1.0, 3.0, 0.5])),
+       k=st.integers(1, 13))
+def test_top_k_entries_keeps_each_rows_k_largest_stored_entries(dense, k):
+    # Reference: per row, the stored entries sorted by value descending, then column.
+    expected = np.zeros_like(dense)
+    for r, row in enumerate(dense):
+        stored = sorted(np.flatnonzero(row), key=lambda c: (-row[c], c))[:k]
+        expected[r, stored] = row[stored]
+    got = top_k_entries(sp.csr_matrix(dense), k)
+    np.testing.assert_array_equal(got.toarray(), expected)
+    assert got.has_sorted_indices and (np.diff(got.indptr) <= k).all()
+
+
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(scores=scores_strategy, k=st.integers(1, 15), data=st.data())
 def test_allow_lists_gathered_or_masked_match_stable_sort(scores, k, data):
