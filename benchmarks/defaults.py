@@ -102,8 +102,12 @@ FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
             grid(learning_rate=[0.01, 0.05], regularization=[0.01, 0.001])),
     "LMF": (lambda **p: rs.LMF(threads=1, **p),
             grid(learning_rate=[0.5, 1.0], regularization=[0.6, 0.1])),
+    # LightFM's epochs: "auto" (early stopping on a split of the data it is given) beside
+    # the fixed counts it chooses between (groceries wants about 4, the others 50-100).
     "LightFM": (lambda **p: rs.LightFM(threads=1, **p),
-                grid(learning_rate=[0.02, 0.05], epochs=[25, 50])),
+                {**grid(learning_rate=[0.02, 0.05], epochs=[25, 50]),
+                 **grid(learning_rate=[0.02], epochs=[5, 10, 100]),
+                 "epochs=auto": constant(epochs="auto")}),
 }
 
 

@@ -21,6 +21,7 @@ CASES = [
     Case(lambda: rs.RP3beta(k=20, weighting="log")),
     Case(lambda: rs.RP3beta(k=20)),
     Case(lambda: rs.LightFM(components=16, epochs=10, seed=0, threads=1)),
+    Case(lambda: rs.LightFM(components=16, seed=0, threads=1)),  # epochs="auto"
     Case(lambda: rs.ALS(factors=8, iterations=15, seed=0, threads=1)),
     Case(lambda: rs.ALS(factors=8, iterations=15, seed=0, threads=1, index="hnsw",
                         index_params={"M": 8, "ef_search": 64})),

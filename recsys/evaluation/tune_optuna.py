@@ -138,6 +138,9 @@ def optuna_search(
             if not prune or budget is None:
                 return score(candidate.fit(train))
             total = candidate.get_params()[budget]
+            if isinstance(total, bool) or not isinstance(total, int):
+                # A budget resolved at fit (LightFM's "auto" epochs) is not cut into steps.
+                return score(candidate.fit(train))
             for step in budgets(total):
                 value = score(model(**{**params, budget: step}).fit(train))
                 trial.set_user_attr("budget", step)

@@ -79,6 +79,22 @@ def test_optuna_prunes_iterative_trials_below_the_median(split):
     assert result.best_params == {"factors": 48}  # 2 factors cannot compete
 
 
+def test_optuna_runs_lightfm_with_epochs_resolved_at_fit(split):
+    # LightFM's default epochs="auto" cannot be cut into budgets: its trials run in full.
+    pytest.importorskip("optuna")
+    pytest.importorskip("lightfm")
+    train, valid = split
+
+    def lightfm(**params):
+        return rs.LightFM(**{"components": 4, "seed": 0, "threads": 1, **params})
+
+    result = rs.tune(lightfm, {"learning_rate": [0.05, 0.1]}, train, valid, sampler="optuna",
+                     n_trials=2, seed=0, show_progress=False)
+    assert set(result.trials["state"]) == {"complete"}
+    assert result.trials["ndcg@10"].notna().all()
+    assert result.best_score > 0
+
+
 def test_optuna_space_errors_are_named(split):
     pytest.importorskip("optuna")
     train, valid = split

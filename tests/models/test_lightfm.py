@@ -154,3 +154,118 @@ def test_progress_bar_counts_epochs(capsys):
     ds, *_ = cold_dataset()
     rs.LightFM(components=4, epochs=3).fit(ds, show_progress=True)
     assert "3/3" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- epochs="auto"
+AUTO = dict(components=16, learning_rate=0.05, seed=3, threads=1)
+
+
+@pytest.fixture(scope="module")
+def auto_model(movielens):
+    """A model whose epochs were chosen on ML-100K (learning rate 0.05 overfits early)."""
+    return rs.LightFM(**AUTO).fit(movielens.interactions)
+
+
+def test_auto_epochs_is_the_best_count_of_its_validation_curve(movielens, auto_model):
+    from recsys.models import lightfm as module
+
+    train = movielens.interactions
+    curve = auto_model.epoch_search_
+    assert auto_model.get_params()["epochs"] == "auto"
+    # The checks: every epoch up to AUTO_DENSE, then every AUTO_EVERY; the search stopped
+    # AUTO_PATIENCE epochs after its best, short of the maximum (the model overfits).
+    checked = curve[:, 0].astype(int)
+    expected = [e for e in range(1, module.AUTO_MAX_EPOCHS + 1)
+                if e <= module.AUTO_DENSE or e % module.AUTO_EVERY == 0]
+    assert checked.tolist() == expected[:len(checked)]
+    best = int(checked[np.argmax(curve[:, 1])])
+    # Trained on all the data, 1 / 0.8 times the data of the search: 1.25 times the count.
+    assert module.AUTO_SCALE == pytest.approx(1.25)
+    assert auto_model.epochs_ == min(module.AUTO_MAX_EPOCHS, round(1.25 * best)) > best
+    assert checked[-1] == best + module.AUTO_PATIENCE < module.AUTO_MAX_EPOCHS
+    assert curve[:, 1].max() > curve[-1, 1]  # it did overfit past the chosen count
+    # The curve's value at the chosen count is what the evaluation layer measures for a
+    # model of that many epochs fitted on the same carved part.
+    part, valid = rs.split.random(train, test_size=module.AUTO_VALID_SIZE, seed=AUTO["seed"])
+    alone = rs.LightFM(**{**AUTO, "epochs": best}).fit(part)
+    measured = rs.evaluate(alone, valid, train=part, k=10).summary["ndcg@10"]
+    assert curve[np.argmax(curve[:, 1]), 1] == pytest.approx(measured, abs=1e-6)
+    # The final model is the scaled count trained on all the data.
+    fixed = rs.LightFM(**{**AUTO, "epochs": auto_model.epochs_}).fit(train)
+    np.testing.assert_array_equal(auto_model.item_embeddings_, fixed.item_embeddings_)
+    assert fixed.epochs_ == auto_model.epochs_ and not hasattr(fixed, "epoch_search_")
+
+
+def test_auto_epochs_survive_save_load_update_and_clone(auto_model, tmp_path):
+    loaded = rs.load(rs.save(auto_model, tmp_path / "lfm"))
+    assert loaded.epochs_ == auto_model.epochs_ and loaded.get_params()["epochs"] == "auto"
+    np.testing.assert_array_equal(loaded.epoch_search_, auto_model.epoch_search_)
+    users = auto_model.users_.ids[:5]
+    ours, theirs = loaded.recommend(users, k=5), auto_model.recommend(users, k=5)
+    assert ours.to_dict() == theirs.to_dict()
+    assert auto_model.clone().get_params()["epochs"] == "auto"
+    item = auto_model.items_.ids[0]
+    updated = loaded.update(pd.DataFrame({"user_id": ["newcomer"], "item_id": [item]}))
+    assert updated.n_users == auto_model.n_users + 1 and updated.epochs_ == auto_model.epochs_
+    assert len(updated.recommend(["newcomer"], k=3)["newcomer"]) == 3
+
+
+def test_saved_epochs_are_checked_on_load(auto_model, tmp_path):
+    import json
+
+    path = rs.save(auto_model, tmp_path / "lfm")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["scalars"]["epochs_"] = 0
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(rs.errors.ModelFileError, match="epochs_"):
+        rs.load(path)
+
+
+@pytest.mark.parametrize("epochs", [0, -1, "many", 1.5, True, None])
+def test_bad_epochs_name_the_parameter(epochs):
+    ds, *_ = cold_dataset()
+    with pytest.raises(ConfigError, match="epochs"):
+        rs.LightFM(epochs=epochs).fit(ds)
+
+
+def test_failed_refit_leaves_the_fitted_model_intact():
+    ds, *_ = cold_dataset()
+    model = rs.LightFM(components=4, seed=0).fit(ds)
+    before = model.recommend(["a0", "d0"], k=4)
+    chosen, curve = model.epochs_, model.epoch_search_.copy()
+    with pytest.raises(ConfigError, match="epochs"):
+        model.set_params(epochs="many").fit(ds)
+    negative = rs.Interactions.from_pandas(ds.interactions.to_pandas().assign(weight=-1.0),
+                                           "user", "item", weight="weight",
+                                           allow_negative=True)
+    with pytest.raises(rs.errors.DataError, match="positive weight"):
+        model.set_params(epochs="auto").fit(negative)
+    assert model.epochs_ == chosen
+    np.testing.assert_array_equal(model.epoch_search_, curve)
+    after = model.recommend(["a0", "d0"], k=4)
+    assert after.to_dict() == before.to_dict()
+    np.testing.assert_array_equal(after.scores, before.scores)
+
+
+def test_integer_epochs_train_exactly_that_many():
+    ds, *_ = cold_dataset()
+    model = rs.LightFM(components=4, epochs=7, seed=0).fit(ds)
+    assert model.epochs_ == 7 and not hasattr(model, "epoch_search_")
+    raw = rs.LightFM(components=4, epochs=7, seed=0)._backend()
+    train = ds.interactions.matrix.tocoo()
+    raw.fit(train, user_features=model.user_features_, item_features=model.item_features_,
+            epochs=7, num_threads=1)
+    np.testing.assert_array_equal(model.item_embeddings_, raw.item_embeddings)
+
+
+def test_auto_epochs_without_validation_entries_fall_back(caplog):
+    from recsys.models import lightfm as module
+
+    # One interaction per user: the split holds nothing out, so there is nothing to stop on.
+    inter = rs.Interactions.from_arrays([f"u{i}" for i in range(12)],
+                                        [f"i{i % 4}" for i in range(12)])
+    with caplog.at_level("WARNING", logger="recsys"):
+        model = rs.LightFM(components=4, seed=0).fit(inter)
+    assert model.epochs_ == module.AUTO_FALLBACK_EPOCHS
+    assert model.epoch_search_.shape == (0, 2)
+    assert "no validation entry" in caplog.text
