@@ -25,14 +25,13 @@ from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._state import expect, expect_scalar
 from recsys.models.base import (
     EVENT_COLUMNS,
-    SCORE_BLOCK_CELLS,
     Changes,
     Recommender,
     padded,
     replace_rows,
 )
-from recsys.ranking import _accuracy as kernels
-from recsys.ranking.topk import take_rows, top_k
+from recsys.ranking.heldout import mean_accuracy
+from recsys.ranking.topk import take_rows
 from recsys.split import random as random_split
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations are not evaluated
@@ -119,23 +118,19 @@ def validation_ndcg(backend, user_features: sp.csr_matrix, item_features: sp.csr
                     seen: sp.csr_matrix, relevant: sp.csr_matrix, k: int = AUTO_K) -> float:
     """Mean NDCG@k of a lightfm model over users given by their feature rows, ranking every
     item but their ``seen`` ones against their ``relevant`` ones (rows aligned with
-    ``user_features``), scored in blocks of users as :meth:`LightFM._score` scores."""
+    ``user_features``), scored as :meth:`LightFM._score` scores."""
     user_vectors = np.asarray(user_features @ backend.user_embeddings)
     user_bias = np.asarray(user_features @ backend.user_biases)
     item_vectors = np.asarray(item_features @ backend.item_embeddings)
     item_bias = np.asarray(item_features @ backend.item_biases)
-    n_users, n_items = relevant.shape
-    batch = max(1, SCORE_BLOCK_CELLS // max(1, n_items))
-    total = 0.0
-    for start in range(0, n_users, batch):
-        rows = np.arange(start, min(start + batch, n_users))
+
+    def scores_of(rows: np.ndarray) -> list[np.ndarray]:
         scores = user_vectors[rows] @ item_vectors.T
         scores += item_bias[None, :]
         scores += user_bias[rows, None]
-        top, _ = top_k(scores, k, take_rows(seen, rows), overwrite=True)
-        total += float(kernels.compute(top, take_rows(relevant, rows), ["ndcg"],
-                                       k=k)["ndcg"].sum())
-    return total / max(1, n_users)
+        return [scores]
+
+    return float(mean_accuracy(scores_of, seen, relevant, k=k)[0])
 
 
 def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:

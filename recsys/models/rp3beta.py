@@ -12,10 +12,10 @@ from recsys._checks import check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models._state import expect, expect_scalar
-from recsys.models.base import SCORE_BLOCK_CELLS, Recommender
+from recsys.models.base import Recommender
 from recsys.models.weighted import WeightedInput, item_item_contributions
-from recsys.ranking import _accuracy as kernels
-from recsys.ranking.topk import take_rows, top_k, top_k_entries
+from recsys.ranking.heldout import mean_accuracy
+from recsys.ranking.topk import top_k_entries
 from recsys.split import random as random_split
 
 LOG = logging.getLogger("recsys")
@@ -89,23 +89,6 @@ def rp3beta_similarities(matrix: sp.csr_matrix, alpha: float, betas: Sequence[fl
             pruned.append(top_k_entries(scaled, k))
     return [sp.csr_matrix(sp.vstack(pruned, format="csr"), dtype=np.float32)
             for pruned in blocks]
-
-
-def _validation_ndcg(part: Interactions, valid: Interactions, history: sp.csr_matrix,
-                     similarities: list[sp.csr_matrix]) -> np.ndarray:
-    """Mean NDCG@10 on ``valid`` of each item-item matrix, scoring ``part``'s weighted
-    ``history`` rows (both splits share one index, as :func:`recsys.split.random` makes)."""
-    relevant = sp.csr_matrix(valid.matrix > 0, dtype=np.float32)
-    users = np.flatnonzero(np.diff(relevant.indptr))
-    totals = np.zeros(len(similarities))
-    batch = max(1, SCORE_BLOCK_CELLS // max(1, part.n_items))
-    for start in range(0, len(users), batch):
-        rows = users[start:start + batch]
-        seen = take_rows(part.matrix, rows)
-        for b, similarity in enumerate(similarities):
-            top, _ = top_k((history[rows] @ similarity).toarray(), AUTO_K, seen)
-            totals[b] += kernels.compute(top, relevant[rows], ["ndcg"], k=AUTO_K)["ndcg"].sum()
-    return totals / max(1, len(users))
 
 
 class RP3beta(WeightedInput, Recommender):
@@ -219,7 +202,8 @@ class RP3beta(WeightedInput, Recommender):
             return None
         history = self._weighted_training_input(part)  # the full fit redoes it
         similarities = rp3beta_similarities(history, alpha, AUTO_BETAS, k)
-        scores = _validation_ndcg(part, valid, history, similarities)
+        scores = mean_accuracy(lambda rows: [(history[rows] @ w).toarray() for w in similarities],
+                               part.matrix, sp.csr_matrix(valid.matrix > 0), k=AUTO_K)
         return np.column_stack([AUTO_BETAS, scores])
 
     def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
