@@ -54,8 +54,8 @@ def constant(**params) -> Params:
     return lambda _train: params
 
 
-def ease_rule(per_user: float, weighting: str) -> Params:
-    return lambda train: {"l2": default_l2(train.matrix, per_user=per_user),
+def ease_rule(per_user: float, weighting: str, cap: float = 500.0) -> Params:
+    return lambda train: {"l2": default_l2(train.matrix, per_user=per_user, cap=cap),
                           "weighting": weighting}
 
 
@@ -90,7 +90,10 @@ FAMILIES: dict[str, tuple[Callable[..., rs.Recommender], dict[str, Params]]] = {
              {**grid(l2=[50.0, 100.0, 200.0, 500.0], weighting=["binary"]),
               **grid(l2=[200.0], weighting=["log"]),
               **{f"l2=min(500,{c}*users/item) weighting={w}": ease_rule(c, w)
-                 for c in (3, 5, 10, 20) for w in ("binary", "log")}}),
+                 for c in (3, 5, 10, 20) for w in ("binary", "log")},
+              # The cap matters where items are few and popular (groceries: 210 users/item).
+              **{f"l2=min({cap},{c}*users/item) weighting=binary": ease_rule(c, "binary", cap)
+                 for cap in (300, 1000) for c in (5, 10, 20)}}),
     "ALS": (lambda **p: rs.ALS(threads=1, **p),
             {**grid(alpha=[3.0, 10.0, 30.0], weighting=["binary", "log"]),
              **grid(alpha=[100.0, 300.0]),

