@@ -108,7 +108,7 @@ def _trial(family: str, params: dict, fit: Interactions, valid: Interactions, *,
     started = time.perf_counter()
     try:
         result = tune(_factory(family, threads, seed), {p: [v] for p, v in params.items()},
-                      fit, valid, metric=metric, k=k, show_progress=False)
+                      fit, valid, metric=metric, k=k, show_progress=False, refit=False)
     except ConfigError as exc:  # tune's "every trial failed": the one trial's error
         return float("nan"), time.perf_counter() - started, str(exc)
     trial = result.trials.iloc[0]

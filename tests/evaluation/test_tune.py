@@ -129,3 +129,56 @@ def test_the_runner_accepts_an_optuna_tuning_table(tmp_path):
     assert 10 <= result.runs[0].best_params[0]["k"] <= 100
     with pytest.raises(ConfigError, match=r"models\[0\]\.tune\.space\.k.*range"):
         parse_config(text.replace('sampler = "optuna"', 'sampler = "grid"'))
+
+
+def test_default_space_carved_validation_and_refit_on_all_of_train(split):
+    from recsys.evaluation.spaces import default_space
+
+    train, _ = split
+    result = rs.tune(rs.EASE, train=train, show_progress=False)
+    # By hand: the split tune carves (20% per user, seed 0) and EASE's default space on it.
+    fit, valid = rs.split.random(train, test_size=0.2, seed=0)
+    expected = default_space("EASE", fit)
+    assert len(result.trials) == len(expected)
+    scores = [rs.evaluate(rs.EASE(**params).fit(fit), valid).summary["ndcg@10"]
+              for params in expected]
+    assert result.best_score == pytest.approx(max(scores))
+    assert result.best_params == expected[scores.index(max(scores))]
+    # The best candidate refitted on all of train, with the parameters found.
+    best = result.best_model
+    assert best.user_items_.nnz == train.nnz
+    assert {k: best.get_params()[k] for k in result.best_params} == result.best_params
+
+
+def test_given_validation_keeps_the_best_trials_model_and_candidate_lists(split):
+    train, valid = split
+    candidates = [{"k": 5}, {"k": 100, "similarity": "cosine"}]
+    result = rs.tune(rs.ItemKNN, candidates, train, valid, show_progress=False)
+    assert [{k: v for k, v in row.items() if k in ("k", "similarity") and v == v}
+            for row in result.trials.sort_values("k").to_dict("records")] == candidates
+    assert result.best_model.user_items_.nnz == train.nnz
+    assert result.best_model.get_params()["k"] == result.best_params["k"]
+    assert rs.tune(rs.ItemKNN, candidates, train, valid, show_progress=False,
+                   refit=False).best_model is None
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"space": None}, "no default space"),
+    ({"space": []}, "non-empty list of parameter dicts"),
+    ({"space": [{"k": 5}, 5]}, "list of parameter dicts"),
+    ({"space": "k"}, "list of parameter dicts"),
+    ({"space": [{"k": 5}], "sampler": "optuna"}, "optuna"),
+    ({"space": {"k": [5]}, "valid_size": 1.5}, "valid_size"),
+    ({"space": {"k": [5]}, "train": None}, "train="),
+])
+def test_tune_arguments_are_named(split, kwargs, words):
+    train, _ = split
+    model = rs.Hybrid if kwargs.get("space", 1) is None else rs.ItemKNN
+    with pytest.raises(ConfigError, match=words):
+        rs.tune(model, **{"train": train, **kwargs})
+
+
+def test_a_dataset_without_validation_is_refused():
+    ds = rs.datasets.demo()
+    with pytest.raises(ConfigError, match="valid="):
+        rs.tune(rs.ItemKNN, {"k": [5]}, ds)

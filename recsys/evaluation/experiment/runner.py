@@ -174,7 +174,8 @@ def _tune(spec: ModelSpec, cfg: dict, config: ExperimentConfig, dataset: Dataset
 
     found = tune(factory, cfg["space"], _with_side(dataset, fit_part), valid_part,
                  metric=cfg["metric"], k=cfg["k"], n_trials=cfg["n_trials"], seed=config.seed,
-                 show_progress=show_progress, sampler=cfg["sampler"], prune=cfg["prune"])
+                 show_progress=show_progress, sampler=cfg["sampler"], prune=cfg["prune"],
+                 refit=False)
     trials.append(found.trials.assign(fold=fold))
     return found.best_params
 
