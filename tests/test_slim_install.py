@@ -48,8 +48,9 @@ def test_missing_extras_are_named(tmp_path):
         for call in (lambda: rs.plot,
                      lambda: rs.AssociationRules(engine="mlxtend", basket_column=None)
                                 .fit(rs.datasets.demo().interactions),
-                     lambda: rs.tune(rs.Popularity, {"by": ["count"]}, None, None,
-                                     sampler="optuna")):
+                     lambda: rs.tune(rs.Popularity, {"by": ["count"]},
+                                     rs.datasets.demo().interactions,
+                                     rs.datasets.demo().interactions, sampler="optuna")):
             try:
                 call()
             except ImportError as exc:
