@@ -22,6 +22,7 @@ from recsys.errors import ConfigError, DataError
 from recsys.models._fusion import Query, weighted_sum
 from recsys.models.base import SCORE_BLOCK_CELLS
 from recsys.ranking import _accuracy as kernels
+from recsys.ranking.heldout import within_noise
 from recsys.ranking.topk import PAD, take_rows, top_k
 
 # The searched model is a fitted Hybrid, typed ``Any`` here: recsys.models.hybrid imports
@@ -150,12 +151,9 @@ def select_trial(
     best = _best_trial(metric, coverage, eligible)
     if spread is None or not check_real("tolerance", tolerance) > 0:
         return best
-    spread = np.asarray(spread, np.float64)
-    n_users = spread.shape[1] if n_users is None else check_int("n_users", n_users, minimum=1)
-    if spread.shape[1] < 2:
-        return best
-    noise = np.std(spread - spread[best], axis=1, ddof=1) / np.sqrt(n_users)
-    return int(np.flatnonzero(eligible & (metric >= metric[best] - tolerance * noise))[0])
+    n_users = None if n_users is None else check_int("n_users", n_users, minimum=1)
+    near = within_noise(spread, best, tolerance=tolerance, means=metric, n_rows=n_users)
+    return int(np.flatnonzero(eligible & near)[0])
 
 
 def _best_trial(metric: np.ndarray, coverage: np.ndarray, mask: np.ndarray) -> int:

@@ -22,8 +22,10 @@ def mean_accuracy(
     *,
     metric: str = "ndcg",
     k: int = 10,
+    per_row: bool = False,
 ) -> np.ndarray:
-    """Mean ``metric@k`` of each candidate over the rows of ``relevant`` that hold an entry.
+    """Mean ``metric@k`` of each candidate over the rows of ``relevant`` that hold an entry
+    (or, with ``per_row``, each of those rows' value, for :func:`within_noise`).
 
     Parameters
     ----------
@@ -37,9 +39,13 @@ def mean_accuracy(
     metric : {"precision", "recall", "ndcg", "map", "mrr", "hit_rate"}
     k : int
 
+    per_row : bool
+        Return every row's value instead of the means.
+
     Returns
     -------
-    numpy.ndarray of float, shape (n_candidates,)
+    numpy.ndarray of float, shape (n_candidates,), or (n_candidates, n_rows held) with
+    ``per_row``
 
     Examples
     --------
@@ -51,12 +57,49 @@ def mean_accuracy(
     [1.0, 0.0]
     """
     rows_held = np.flatnonzero(np.diff(relevant.indptr))
-    totals: np.ndarray | None = None
+    blocks: list[np.ndarray] = []
     batch = max(1, BLOCK_CELLS // max(1, relevant.shape[1]))
     for start in range(0, len(rows_held), batch):
         rows = rows_held[start:start + batch]
         exclude, truth = take_rows(seen, rows), take_rows(relevant, rows)
-        block = [kernels.compute(top_k(scores, k, exclude, overwrite=True)[0], truth, [metric],
-                                 k=k)[metric].sum() for scores in scores_of(rows)]
-        totals = np.asarray(block) if totals is None else totals + block
-    return np.zeros(0) if totals is None else totals / len(rows_held)
+        values = [kernels.compute(top_k(scores, k, exclude, overwrite=True)[0], truth,
+                                  [metric], k=k)[metric] for scores in scores_of(rows)]
+        blocks.append(np.stack(values) if per_row else np.sum(values, axis=1))
+    if not blocks:
+        return np.zeros((0, 0) if per_row else 0)
+    if per_row:
+        return np.concatenate(blocks, axis=1)
+    return np.sum(blocks, axis=0) / len(rows_held)
+
+
+def within_noise(per_row: np.ndarray, best: int, *, tolerance: float = 1.0,
+                 means: np.ndarray | None = None, n_rows: int | None = None) -> np.ndarray:
+    """Which candidates' mean is within ``tolerance`` paired standard errors of candidate
+    ``best``'s. The standard error of a candidate's difference to ``best`` is the standard
+    deviation of their row-by-row differences over sqrt(``n_rows``).
+
+    Parameters
+    ----------
+    per_row : numpy.ndarray of float, shape (n_candidates, n_rows given)
+        Each candidate's value on each row (all the rows, or a sample of them).
+    best : int
+    tolerance : float
+    means : numpy.ndarray of float, shape (n_candidates,), optional
+        The candidates' means over all the rows, when ``per_row`` is a sample; default its
+        row means.
+    n_rows : int, optional
+        Rows behind ``means``; default ``per_row``'s.
+
+    Examples
+    --------
+    >>> per_row = np.array([[0.5, 0.1, 0.5, 0.1], [0.3, 0.3, 0.3, 0.3], [0.2, 0.2, 0.2, 0.2]])
+    >>> within_noise(per_row, best=1).tolist()  # 0 differs by +-0.2, 2 by -0.1 every row
+    [True, True, False]
+    """
+    per_row = np.asarray(per_row, np.float64)
+    means = per_row.mean(axis=1) if means is None else np.asarray(means, np.float64)
+    if per_row.shape[1] < 2:
+        return means >= means[best]
+    n_rows = per_row.shape[1] if n_rows is None else n_rows
+    noise = np.std(per_row - per_row[best], axis=1, ddof=1) / np.sqrt(n_rows)
+    return means >= means[best] - tolerance * noise
