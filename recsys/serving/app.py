@@ -217,7 +217,8 @@ def create_app(
                                 watch_seconds)
     routes.add_event_routes(app, holder, schemas, type_weights)
     add_item_routes(app, lambda: [h.current.model for h in holders.values()],
-                    item_rule_models(max_set, max_set), workers)
+                    item_rule_models(max_set, max_set), workers,
+                    [h.writing for h in holders.values()])
     routes.add_error_handlers(app)
     add_docs(app)
     app.add_middleware(Gate, metrics=metrics, api_key=api_key, max_body_bytes=max_body_bytes,

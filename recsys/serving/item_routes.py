@@ -9,8 +9,9 @@ its attributes, or send them again after a reload).
 
 # No "from __future__ import annotations": FastAPI reads the bodies' local annotations when
 # the routes are defined.
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 import numpy as np
@@ -28,12 +29,21 @@ SetName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-
 
 
 def add_item_routes(app: FastAPI, models: Callable[[], list[Recommender]],
-                    schemas: dict[str, type[BaseModel]], workers: int) -> None:
+                    schemas: dict[str, type[BaseModel]], workers: int,
+                    writing: Sequence[threading.Lock]) -> None:
     """The item-rule endpoints over the served models (``models()``: every model served
-    now, all of which get the same rules)."""
+    now, all of which get the same rules). A change holds ``writing``, the served models'
+    write locks (always taken in the same order): an event batch applied to a copy of a
+    model meanwhile would otherwise swap in a copy without the change."""
     AttributesBody, ItemSetBody = schemas["attributes"], schemas["item_set"]
-    lock = threading.Lock()  # one change at a time: none is lost to a concurrent one
     errors = error_responses(401, 403, 409, 413, 422)
+
+    @contextlib.contextmanager
+    def lock() -> Iterator[None]:
+        with contextlib.ExitStack() as held:
+            for each in writing:
+                held.enter_context(each)
+            yield
 
     def single_process() -> Response | None:
         if workers > 1:
@@ -48,7 +58,7 @@ def add_item_routes(app: FastAPI, models: Callable[[], list[Recommender]],
         if refused is not None:
             return refused
         given: Any = body  # a schema built at run time: its fields are unknown to mypy
-        with lock:
+        with lock():
             served = models()
             tables = [updated_attributes(model.__dict__.get("_item_table"), given.rows,
                                          replace=given.replace) for model in served]
@@ -62,7 +72,7 @@ def add_item_routes(app: FastAPI, models: Callable[[], list[Recommender]],
         if refused is not None:
             return refused
         ids = as_id_array(getattr(body, "items"))  # noqa: B009 (a schema built at run time)
-        with lock:
+        with lock():
             served = models()
             for model in served:
                 model.item_sets[name] = ids
@@ -74,7 +84,7 @@ def add_item_routes(app: FastAPI, models: Callable[[], list[Recommender]],
         refused = single_process()
         if refused is not None:
             return refused
-        with lock:
+        with lock():
             served = models()
             if name not in served[0].item_sets:
                 return error(404, f"no item set {name!r}")

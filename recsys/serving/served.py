@@ -146,7 +146,9 @@ class ModelHolder:
     def __init__(self, path: str | os.PathLike, log: EventLog | None = None) -> None:
         self.log = log
         self._reloading = threading.Lock()  # one reload at a time; reads never take it
-        self._writing = threading.Lock()  # log + served model change together
+        # Log + served model change together; every in-place change of the served model
+        # (item rules) takes it too, or a batch applied to a copy would drop that change.
+        self.writing = threading.Lock()
         self.current = self._caught_up(load_model(path))
         self.home, self.home_identity = self.current.path, self.current.identity
 
@@ -165,7 +167,7 @@ class ModelHolder:
             # arriving; the batches they add meanwhile are replayed under the write lock,
             # right before the swap, so none is lost.
             loaded = self._caught_up(load_model(self.home if path is None else path))
-            with self._writing:
+            with self.writing:
                 loaded = self._caught_up(loaded)
                 self.current = loaded
             if path is None:
@@ -183,7 +185,7 @@ class ModelHolder:
         """
         if self.log is None:
             raise ConfigError("this service keeps no event log: start it with --events-log")
-        with self._writing:
+        with self.writing:
             loaded = self.current
             model = apply(loaded.model, kind, records)
             first, last = self.log.append(kind, records)

@@ -174,6 +174,39 @@ def test_without_a_log_events_are_409(knn, tmp_path):
     assert response.status_code == 409 and "--events-log" in response.json()["detail"]
 
 
+def test_item_rules_sent_while_a_batch_applies_are_not_lost(knn, tmp_path, monkeypatch):
+    # A batch is applied to a copy of the served model, then swapped in: item attributes
+    # attached to the served model meanwhile must wait for the swap, or the copy drops them.
+    from fastapi.testclient import TestClient
+
+    from recsys.serving import served
+    from recsys.serving.app import create_app
+
+    app = create_app(rs.save(knn, tmp_path / "knn"), events_log=tmp_path / "events.log")
+    client = TestClient(app)
+    item = str(knn.items_.ids[0])
+    during: dict = {}
+
+    def apply_while_attributes_arrive(model, kind, records, real=served.apply):
+        copy = real(model, kind, records)
+        worker = threading.Thread(target=lambda: during.setdefault(
+            "answer", client.put("/items/attributes",
+                                 json={"rows": [{"item": item, "in_stock": False}]})))
+        worker.start()
+        worker.join(timeout=0.5)
+        during["finished before the swap"], during["worker"] = not worker.is_alive(), worker
+        return copy
+
+    monkeypatch.setattr(served, "apply", apply_while_attributes_arrive)
+    posted = client.post("/events", json=[{"user": "race-1", "item": item}])
+    during["worker"].join()
+    assert posted.status_code == 200 and during["answer"].status_code == 200
+    assert not during["finished before the swap"]
+    table = app.state.holder.current.model.item_attributes
+    assert not table.loc[item, "in_stock"]
+    assert "race-1" in app.state.holder.current.model.users_.ids
+
+
 # ----------------------------------------------------------------------------- durability
 
 
