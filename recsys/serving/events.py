@@ -49,7 +49,6 @@ import pandas as pd
 
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models.base import Recommender
-from recsys.models.hybrid import Hybrid
 from recsys.serving._write import fsync_dir
 
 __all__ = ["Batch", "EventLog", "LOG_FORMAT", "apply", "read_log", "replay", "snapshot_point"]
@@ -309,9 +308,9 @@ def apply(model: Recommender, kind: str, records: list[dict]) -> Recommender:
         The family cannot take the batch (no ``update`` / ``add_items``), or the library
         refused a record; nothing is applied.
     """
-    # update / add_items swap the copy's state, not the model's; a Hybrid updates its
-    # members in place, so it is copied whole (members included).
-    fresh = copy.deepcopy(model) if isinstance(model, Hybrid) else copy.copy(model)
+    # update / add_items swap the copy's state, not the model's (a Hybrid's members too:
+    # it updates copies of them).
+    fresh = copy.copy(model)
     if kind == "events":
         fresh.update(events_frame(records))
     else:

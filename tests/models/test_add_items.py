@@ -302,6 +302,9 @@ def test_hybrid_forwards_add_items_and_grows_the_other_members(demo):
     anchor = anchor_of(hybrid)
     with pytest.warns(RecsysWarning, match="ItemKNN.*1 new item"):
         hybrid.add_items(twin(demo, anchor))
+    # Copies of the members took the items; the members given are as they were.
+    assert knn.n_items == content.n_items == demo.interactions.n_items
+    knn, content = hybrid.models
     assert hybrid.n_items == knn.n_items == content.n_items == demo.interactions.n_items + 1
     assert content.similar_items("fresh", k=1)["fresh"] == [anchor]
     user = demo.interactions.users.ids[0]
@@ -313,5 +316,6 @@ def test_hybrid_forwards_add_items_and_grows_the_other_members(demo):
             warnings.simplefilter("ignore", RecsysWarning)
             hybrid.add_items(twin(demo, anchor, "other").assign(price="n/a"))
     assert unchanged(knn, knn_state) and unchanged(content, content_state)
+    assert hybrid.models == [knn, content]
     assert not rs.Hybrid([rs.ItemKNN(k=5), rs.Popularity()]).fit(
         demo.interactions).supports_add_items

@@ -3,6 +3,7 @@ update is all-or-nothing, and a model updated then saved loads back the same."""
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -206,26 +207,33 @@ def test_als_makes_a_new_item_recommendable_to_users_of_similar_items(train):
     assert fresh[train.users.ids[lacking]].median() > 100
 
 
-def test_hybrid_forwards_to_its_members_and_rolls_them_all_back(train, monkeypatch):
+def test_hybrid_forwards_to_copies_of_its_members_and_rolls_them_all_back(train, monkeypatch):
     knn, pop = rs.ItemKNN(k=50), rs.Popularity()
     hybrid = rs.Hybrid([knn, pop]).fit(train)
+    before = hybrid.recommend(list(train.users.ids[:20]), k=5).positions.copy()
+    served = copy.copy(hybrid)  # what a service keeps answering with while a batch applies
     events = events_for(train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RecsysWarning)
         hybrid.update(events)
-    assert knn.n_users == pop.n_users == hybrid.n_users == train.n_users + 1
-    assert pop.item_scores_[-1] == 1.0
+    knn_now, pop_now = hybrid.models
+    assert knn_now.n_users == pop_now.n_users == hybrid.n_users == train.n_users + 1
+    assert pop_now.item_scores_[-1] == 1.0
     assert "new-user" in hybrid.recommend("new-user", k=3).to_pandas()["user"].tolist()
+    # The members given were copied, not changed: the copy taken before answers as before.
+    assert knn.n_users == pop.n_users == served.n_users == train.n_users
+    np.testing.assert_array_equal(
+        served.recommend(list(train.users.ids[:20]), k=5).positions, before)
 
     def boom(self, changes, show_progress):
         raise RuntimeError("member failed")
 
     monkeypatch.setattr(rs.Popularity, "_update", boom)
-    knn_state = dict(knn.__dict__)
+    knn_state, models = dict(knn_now.__dict__), list(hybrid.models)
     with pytest.raises(RuntimeError, match="member failed"):
         hybrid.update(pd.DataFrame({"user_id": ["other"], "item_id": ["another"]}))
-    assert knn.__dict__ == knn_state  # updated first, then put back
-    assert hybrid.n_users == knn.n_users == train.n_users + 1
+    assert hybrid.models == models and knn_now.__dict__ == knn_state  # nothing applied
+    assert hybrid.n_users == knn_now.n_users == train.n_users + 1
 
 
 def test_rules_updated_from_counts_equal_rules_mined_on_all_histories(groceries_csv, tmp_path):
