@@ -160,10 +160,10 @@ def auto(
     which family or setting leads changes with the amount of data. On MovieLens 100K
     (``benchmarks/defaults.py``, NDCG@10 on test) the race put ALS first (validation 0.290
     vs EASE 0.275) and auto returned ALS, 0.440, where EASE's default scores 0.453; on
-    groceries it returned ALS with alpha x 15, 0.242 against RP3beta's default 0.244. Fusing
-    the leaders' own candidates scored 0.449 and 0.237 (EASE's l2 x 3 and that ALS led
-    on samples); fusing the families' defaults scored 0.453 and 0.244, and 0.377 / 0.312
-    on the demo and Steam data (best defaults 0.372 / 0.309).
+    groceries it returned ALS with alpha x 15, 0.242 against the best default's 0.243.
+    Fusing the leaders' own candidates scored 0.449 and 0.237 (EASE's l2 x 3 and that ALS
+    led on samples); fusing the families' defaults scored 0.454 and 0.244, and 0.376 /
+    0.313 on the demo and Steam data (best defaults 0.372 / 0.309).
 
     Parameters
     ----------
