@@ -204,6 +204,8 @@ def auto(
     k = check_int("k", k)
     threads = check_int("threads", threads, minimum=0)
     seed = check_int("seed", seed, minimum=0)
+    if not isinstance(ensemble, bool):
+        raise ConfigError(f"ensemble must be True or False, got {ensemble!r}")
     names = list(SPACES) if families is None else list(families)
     if not names:
         raise ConfigError("families must name at least one family")

@@ -235,5 +235,8 @@ class RP3beta(WeightedInput, Recommender):
 
     def _check_state(self) -> None:
         expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)
-        expect_scalar(self, "beta_", (float,), lambda v: check_real("beta_", v))
+        if hasattr(self, "beta_"):  # models saved before beta="auto" have none
+            expect_scalar(self, "beta_", (float,), lambda v: check_real("beta_", v))
+        if getattr(self, "beta_search_", None) is not None:
+            expect(self, "beta_search_", (len(AUTO_BETAS), 3), dtype="float64")
         self._check_weighting_state(len(self.items_))

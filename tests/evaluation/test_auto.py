@@ -106,3 +106,5 @@ def test_bad_arguments_are_named(demo_train):
         rs.auto(demo_train, families=["NoSuchModel"])
     with pytest.raises(ConfigError, match="budget_s"):
         rs.auto(demo_train, budget_s=0)
+    with pytest.raises(ConfigError, match="ensemble"):
+        rs.auto(demo_train, ensemble="yes")

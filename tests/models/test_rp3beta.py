@@ -119,3 +119,21 @@ def test_bad_beta_is_named_and_a_failed_refit_keeps_the_model(triangle, beta):
         model.set_params(beta=beta).fit(triangle)
     assert model.beta_ == 0.5
     np.testing.assert_array_equal(model.similarity_.toarray(), before)
+
+
+def test_a_model_file_from_before_beta_auto_still_loads(triangle, tmp_path):
+    import json
+
+    model = rs.RP3beta(beta=0.5, k=10).fit(triangle)
+    path = rs.save(model, tmp_path / "rp3")
+    manifest = json.loads((path / "manifest.json").read_text())
+    for name in ("beta_", "beta_search_"):  # what a file saved before beta="auto" lacks
+        del manifest["scalars"][name]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    old = rs.load(path)
+    np.testing.assert_array_equal(old.recommend(["u3"], k=2).positions,
+                                  model.recommend(["u3"], k=2).positions)
+    # A tampered search table is refused (the scores do not depend on it).
+    model.beta_search_ = np.zeros((2, 2))
+    with pytest.raises(rs.errors.ModelFileError, match="beta_search_"):
+        rs.load(rs.save(model, tmp_path / "tampered"))
