@@ -10,14 +10,13 @@ import scipy.sparse as sp
 from recsys._checks import check_choice, check_int, check_real
 from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
-from recsys.models._state import expect
 from recsys.models.base import Recommender
-from recsys.models.weighted import WeightedInput, item_item_contributions
+from recsys.models.weighted import SparseItemItem
 
 SIMILARITIES = ("cosine", "bm25", "tfidf")
 
 
-class ItemKNN(WeightedInput, Recommender):
+class ItemKNN(SparseItemItem, Recommender):
     """Item-based collaborative filtering: a user's score for an item is the sum of its
     similarities to the items in the user's history.
 
@@ -72,7 +71,6 @@ class ItemKNN(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
-    item_item_attribute = "similarity_"
     # Amounts are binarised (measurements in the docstring, under ``weighting``).
     amounts_weighting = "binary"
 
@@ -110,19 +108,3 @@ class ItemKNN(WeightedInput, Recommender):
             backend.fit(matrix, show_progress=show_progress)
         self.similarity_ = sp.csr_matrix(backend.similarity, dtype=np.float32)
 
-    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
-        similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
-        return (self._weigh_rows(history) @ similarity).toarray()
-
-    def _contributions(self, user_row: int, history: sp.csr_matrix,
-                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
-        similarity = self.similarity_[:, [column]].toarray().ravel()
-        return item_item_contributions(self, history, similarity)
-
-    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        rows = self.similarity_[item_rows]
-        return (rows if item_cols is None else rows[:, item_cols]).toarray()
-
-    def _check_state(self) -> None:
-        expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)
-        self._check_weighting_state(len(self.items_))

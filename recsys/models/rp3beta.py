@@ -13,7 +13,7 @@ from recsys.data.dataset import Dataset
 from recsys.data.interactions import Interactions
 from recsys.models._state import expect, expect_scalar
 from recsys.models.base import Recommender
-from recsys.models.weighted import WeightedInput, item_item_contributions
+from recsys.models.weighted import SparseItemItem
 from recsys.ranking.heldout import mean_accuracy, within_noise
 from recsys.ranking.topk import top_k_entries
 from recsys.split import random as random_split
@@ -91,7 +91,7 @@ def rp3beta_similarities(matrix: sp.csr_matrix, alpha: float, betas: Sequence[fl
             for pruned in blocks]
 
 
-class RP3beta(WeightedInput, Recommender):
+class RP3beta(SparseItemItem, Recommender):
     """Graph-based item-item recommender (Paudel et al., 2017; Christoffel et al., 2015).
 
     Users and items form a bipartite graph. The similarity of item i to item j is the
@@ -173,7 +173,6 @@ class RP3beta(WeightedInput, Recommender):
     """
 
     supports_unknown_users = True
-    item_item_attribute = "similarity_"
     # Amounts are binarised (measurements in the docstring, under ``weighting``).
     amounts_weighting = "binary"
 
@@ -220,23 +219,9 @@ class RP3beta(WeightedInput, Recommender):
         near = within_noise(per_user, int(np.argmax(means)))
         return np.column_stack([AUTO_BETAS, means, near])
 
-    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
-        similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
-        return (self._weigh_rows(history) @ similarity).toarray()
-
-    def _contributions(self, user_row: int, history: sp.csr_matrix,
-                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
-        similarity = self.similarity_[:, [column]].toarray().ravel()
-        return item_item_contributions(self, history, similarity)
-
-    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
-        rows = self.similarity_[item_rows]
-        return (rows if item_cols is None else rows[:, item_cols]).toarray()
-
     def _check_state(self) -> None:
-        expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)
+        super()._check_state()
         if hasattr(self, "beta_"):  # models saved before beta="auto" have none
             expect_scalar(self, "beta_", (float,), lambda v: check_real("beta_", v))
         if getattr(self, "beta_search_", None) is not None:
             expect(self, "beta_search_", (len(AUTO_BETAS), 3), dtype="float64")
-        self._check_weighting_state(len(self.items_))

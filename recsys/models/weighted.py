@@ -116,6 +116,33 @@ class WeightedInput:
         return weighted
 
 
+class SparseItemItem(WeightedInput):
+    """Mixin of the families that score with a sparse item x item matrix ``similarity_``
+    (ItemKNN, RP3beta): a user's scores are their weighted history times it, so users
+    unknown at fit time fold in exactly, and an item's neighbours are its row."""
+
+    item_item_attribute: ClassVar[str | None] = "similarity_"
+    similarity_: sp.csr_matrix
+    items_: Any
+
+    def _score_history(self, history: sp.csr_matrix, item_cols: np.ndarray | None) -> np.ndarray:
+        similarity = self.similarity_ if item_cols is None else self.similarity_[:, item_cols]
+        return (self._weigh_rows(history) @ similarity).toarray()
+
+    def _contributions(self, user_row: int, history: sp.csr_matrix,
+                       column: int) -> tuple[str, np.ndarray, np.ndarray]:
+        similarity = self.similarity_[:, [column]].toarray().ravel()
+        return item_item_contributions(self, history, similarity)
+
+    def _similar_items(self, item_rows: np.ndarray, item_cols: np.ndarray | None) -> np.ndarray:
+        rows = self.similarity_[item_rows]
+        return (rows if item_cols is None else rows[:, item_cols]).toarray()
+
+    def _check_state(self) -> None:
+        expect(self, "similarity_", (len(self.items_),) * 2, sparse=True)
+        self._check_weighting_state(len(self.items_))
+
+
 def check_weighting_params(model: Any) -> tuple[float, float]:
     """Validated BM25 parameters of a model with ``bm25_k1`` / ``bm25_b``."""
     k1 = check_real("bm25_k1", model.bm25_k1)
