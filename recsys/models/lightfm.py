@@ -30,7 +30,7 @@ from recsys.models.base import (
     padded,
     replace_rows,
 )
-from recsys.ranking.heldout import mean_accuracy
+from recsys.ranking.heldout import held_rows, mean_accuracy
 from recsys.ranking.topk import take_rows
 from recsys.split import random as random_split
 
@@ -227,9 +227,10 @@ class LightFM(Recommender):
 
     So the count is chosen per fit: 20% of each user's training entries are held out (seed
     ``seed``, 0 when None), a model with the same hyperparameters is trained on the rest epoch
-    by epoch, and its NDCG@10 on the held-out entries (full ranking, training items excluded) is
-    computed after each of the first 10 epochs and every 5 epochs after that, up to 100; the
-    search stops 20 epochs after its last new best. The best count (the first of equal ones)
+    by epoch, and its NDCG@10 on the held-out entries (full ranking, training items excluded;
+    of up to 10,000 users, a random sample beyond) is computed after each of the first 10
+    epochs and every 5 epochs after that, up to 100; the search stops 20 epochs after its
+    last new best. The best count (the first of equal ones)
     times 1/0.8, rounded and at most 100, is then trained on all the data: the final model sees
     1/0.8 times the data, and more data overfits later.
 
@@ -368,7 +369,7 @@ class LightFM(Recommender):
                                    seed=0 if self.seed is None else self.seed)
         held = sp.csr_matrix(valid.matrix > 0, dtype=np.float32)
         held.eliminate_zeros()
-        users = np.flatnonzero(np.diff(held.indptr) > 0)
+        users = held_rows(held, seed=0 if self.seed is None else self.seed)
         if len(users) == 0:
             LOG.warning("LightFM: no validation entry to choose epochs on (users have too "
                         "few interactions); %d epochs", AUTO_FALLBACK_EPOCHS)
