@@ -12,7 +12,19 @@ import pytest
 from recsys.datasets import steam_play
 from recsys.errors import ColumnError, DataError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "steam-play" / "steam-play.csv"
+# Invented rows in the real file's messy format (trailing header comma, a stray 4th value,
+# quoted commas, repeated pairs); written to a temporary folder, so no data file is tracked.
+ROWS = """user-id,game-title,value,
+300003,Hollow Orchard Chronicles,273,1
+300003,Rust Belt 7,87,
+300003,"Paper, Scissors",0.5,
+2002,Rust Belt 7,2.5,
+2002,Rust Belt 7,1.5,
+2002,"Vanguard 3,000 Siege II",11754,
+11,"Paper, Scissors",0.1,
+11,Hollow Orchard Chronicles,3,
+11,Hollow Orchard Chronicles,4.2,
+"""
 # The fixture's hours by (user, game), repeated pairs summed by hand.
 HOURS = {
     (300003, "Hollow Orchard Chronicles"): 273.0, (300003, "Rust Belt 7"): 87.0,
@@ -22,14 +34,22 @@ HOURS = {
 }
 
 
+@pytest.fixture
+def fixture(tmp_path: Path) -> Path:
+    path = tmp_path / "steam-play" / "steam-play.csv"
+    path.parent.mkdir()
+    path.write_text(ROWS)
+    return path
+
+
 def hours_of(ds) -> dict:
     frame = ds.interactions.to_pandas()
     return {(u, i): pytest.approx(w, rel=1e-6)
             for u, i, w in zip(frame["user"], frame["item"], frame["weight"], strict=True)}
 
 
-def test_fixture_sums_repeated_pairs_and_keeps_quoted_titles():
-    ds = steam_play(FIXTURE)
+def test_fixture_sums_repeated_pairs_and_keeps_quoted_titles(fixture):
+    ds = steam_play(fixture)
     assert ds.interactions.shape == (3, 4)
     assert hours_of(ds) == HOURS
     assert ds.interactions.users.ids.tolist() == [11, 2002, 300003]
@@ -37,12 +57,12 @@ def test_fixture_sums_repeated_pairs_and_keeps_quoted_titles():
     assert ds.interactions.timestamps is None
 
 
-def test_folder_or_file():
-    assert hours_of(steam_play(FIXTURE.parent)) == HOURS
+def test_folder_or_file(fixture):
+    assert hours_of(steam_play(fixture.parent)) == HOURS
 
 
 def test_non_positive_hours_name_the_line(tmp_path):
-    lines = FIXTURE.read_text().splitlines()
+    lines = ROWS.splitlines()
     lines[4] = "300003,Gravel Gardens,0,"
     (tmp_path / "steam-play.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"line 5: column 'value'"):
@@ -50,7 +70,7 @@ def test_non_positive_hours_name_the_line(tmp_path):
 
 
 def test_non_numeric_hours_name_the_line(tmp_path):
-    lines = FIXTURE.read_text().splitlines()
+    lines = ROWS.splitlines()
     lines[3] = "300003,Gravel Gardens,lots,"
     (tmp_path / "steam-play.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"line 4: column 'value' is not a number"):
