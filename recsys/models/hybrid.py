@@ -25,7 +25,7 @@ from recsys.data.interactions import Interactions
 from recsys.errors import ConfigError, DataError, ModelFileError
 from recsys.models._fusion import Query, fusion_values, weighted_sum
 from recsys.models._state import expect, expect_scalar
-from recsys.models._weight_search import search_weights
+from recsys.models._weight_search import fit_weights
 from recsys.models.base import EVENT_COLUMNS, Changes, Recommender
 from recsys.models.popularity import Popularity
 from recsys.ranking.topk import excluded_mask, take_rows
@@ -301,7 +301,7 @@ class Hybrid(Recommender):
         inner = self.clone().set_params(weights=None)
         inner.fit(part if dataset is None else _restricted(dataset, part, valid),
                   show_progress=show_progress)
-        search_weights(inner, valid)
+        fit_weights(inner, valid)
         return inner.weights_, inner.weight_search_
 
     def _update(self, changes: Changes, show_progress: bool) -> None:
