@@ -247,8 +247,8 @@ def auto(
     if ensemble and len(ranked) > 1 and time.perf_counter() - started <= budget:
         # The fusion takes each family's defaults, not its leading candidate: parameters that
         # led the race on a sample of the users did not carry to test (see the docstring).
-        fused = _fuse(ranked, train, valid_size=valid_size, metric=metric, k=k,
-                      threads=threads, seed=seed)
+        fused = _fuse(ranked, train, fit, valid, metric=metric, k=k, threads=threads,
+                      seed=seed)
         rows.append({"family": "Hybrid", "params": _label(fused.weights),
                      "rung": rung + 1, "users": 1.0, column: fused.score,
                      "seconds": fused.seconds, "error": ""})
@@ -271,14 +271,13 @@ class _Fusion:
     seconds: float
 
 
-def _fuse(names: list[str], train: Interactions, *, valid_size: float, metric: str, k: int,
-          threads: int, seed: int) -> _Fusion:
-    """A Hybrid of the families' defaults with its weights fitted on auto's own validation
-    split (the same ``valid_size`` and ``seed``), refitted on ``train``; one member alone
-    when it takes all the weight."""
+def _fuse(names: list[str], train: Interactions, fit: Interactions, valid: Interactions, *,
+          metric: str, k: int, threads: int, seed: int) -> _Fusion:
+    """A Hybrid of the families' defaults with its weights fitted on auto's validation split
+    (``fit``, ``valid``), refitted on ``train``; one member alone when it takes all the
+    weight."""
     started = time.perf_counter()
     members = [_factory(name, threads, seed)() for name in names]
-    fit, valid = random_split(train, test_size=valid_size, seed=seed)
     search = fit_weights(Hybrid([m.clone() for m in members], weights=None).fit(fit), valid,
                          metric=metric, k=k)
     trials = np.asarray(search.weight_search_)
@@ -290,7 +289,7 @@ def _fuse(names: list[str], train: Interactions, *, valid_size: float, metric: s
         alone = weights.index(1.0)
         return _Fusion(members[alone].fit(train), names[alone], {}, named, score,
                        time.perf_counter() - started)
-    model = Hybrid(members, weights=weights, valid_size=valid_size, seed=seed).fit(train)
+    model = Hybrid(members, weights=weights).fit(train)
     return _Fusion(model, "Hybrid", {"members": {name: {} for name in names},
                                      "weights": named}, named, score,
                    time.perf_counter() - started)

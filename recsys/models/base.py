@@ -491,12 +491,12 @@ class Recommender(abc.ABC):
         fresh.users_, fresh.items_, fresh.user_items_ = users, items, user_items
         fresh.item_popularity_ = np.bincount(user_items.indices,
                                              minlength=len(items)).astype(np.float32)
-        with self._rollback_members():
-            learn(fresh)
-            if len(items) > len(self.items_):  # item attributes and sets: realigned, not shared
-                for name in ("_item_table", "_item_attributes", "_item_sets"):
-                    fresh.__dict__.pop(name, None)
-                self._carry_item_rules(fresh)
+        # Only the copy changes: a Hybrid's step updates copies of its members.
+        learn(fresh)
+        if len(items) > len(self.items_):  # item attributes and sets: realigned, not shared
+            for name in ("_item_table", "_item_attributes", "_item_sets"):
+                fresh.__dict__.pop(name, None)
+            self._carry_item_rules(fresh)
         self.__dict__ = fresh.__dict__  # one assignment: readers see old or new, never a mix
 
     # ------------------------------------------------------------------ adding items
