@@ -522,11 +522,23 @@ class AssociationRules(Recommender):
                             or (np.diff(present.astype(np.int8), axis=1) > 0).any()):
                 raise ModelFileError(f"AssociationRules.{name}: rows must list their items "
                                      "first, then -1 padding")
-        for name in ("count_", "antecedent_count_", "consequent_count_"):
+        count, antecedent, consequent = (
             expect(self, name, (n_rules,), dtype="int64")
-        expect(self, "item_counts_", (n_items,), dtype="int64")
-        expect_scalar(self, "n_baskets_", (int,), lambda v: check_int("n_baskets_", v))
+            for name in ("count_", "antecedent_count_", "consequent_count_"))
+        item_counts = expect(self, "item_counts_", (n_items,), dtype="int64")
+        n_baskets = expect_scalar(self, "n_baskets_", (int,),
+                                  lambda v: check_int("n_baskets_", v))
         expect_scalar(self, "min_count_", (int,), lambda v: check_int("min_count_", v))
+        # Counts of baskets: a rule's is at most its antecedent's and its consequent's, and
+        # none exceeds the number of baskets (the metrics divide by them).
+        if ((item_counts < 0) | (item_counts > n_baskets)).any():
+            raise ModelFileError("AssociationRules.item_counts_ holds counts outside "
+                                 f"[0, n_baskets_ = {n_baskets}]")
+        if n_rules and ((count < 1) | (count > np.minimum(antecedent, consequent))
+                        | (np.maximum(antecedent, consequent) > n_baskets)).any():
+            raise ModelFileError("AssociationRules.count_, antecedent_count_ and "
+                                 "consequent_count_ disagree: a rule's count must be in "
+                                 "[1, min(antecedent, consequent)] <= n_baskets_")
         if getattr(self, "pair_counts_", None) is not None:  # kept by update
             expect(self, "pair_counts_", (n_items, n_items), sparse=True, dtype="int64")
         check_choice("metric", self.metric, METRICS)  # ranks every basket

@@ -438,3 +438,19 @@ def test_sparse_engine_equals_mlxtend_engine(internals, n_items, data, min_suppo
     expected = brute_force(matrix.astype(bool), min_support, min_confidence, min_lift, max_len)
     assert rule_tuples(sparse.rules_) == rule_tuples(mlx.rules_) == expected
     np.testing.assert_array_equal(sparse_scores, mlx.recommend(inter.users.ids, k=n_items).scores)
+
+
+@pytest.mark.parametrize("name, value", [("count_", 10**9), ("antecedent_count_", -5),
+                                         ("item_counts_", 2**31 - 1)])
+def test_counts_that_disagree_are_refused_on_load(groceries_csv, tmp_path, name, value):
+    from tests.serving.tamper import rehash
+
+    model = rs.AssociationRules(min_support=0.01, min_confidence=0.1).fit(
+        rs.datasets.baskets(groceries_csv))
+    path = rs.save(model, tmp_path / "rules")
+    array = np.load(path / f"{name}.npy", allow_pickle=False)
+    array[0] = value
+    np.save(path / f"{name}.npy", array, allow_pickle=False)
+    rehash(path, name)  # a consistent file: only the counts disagree
+    with pytest.raises(rs.errors.ModelFileError, match="AssociationRules"):
+        rs.load(path)
